@@ -1,0 +1,206 @@
+//! Cluster-wide reads: `/version`, `/nodes`, `/pools`, `/cluster/status`,
+//! `/cluster/resources`.
+
+use serde_json::{json, Map, Value};
+
+use super::Ctx;
+use crate::error::ApiResult;
+use crate::params::{self, Kind, Params, Spec};
+
+fn no_extra(_: &str) -> Option<Kind> {
+    None
+}
+
+/// Checks `params` against `specs` with no extra keys allowed.
+pub(super) fn check(specs: &[Spec], params: &Params) -> ApiResult<()> {
+    params::check(specs, params, &no_extra).map_err(crate::error::ApiError::params)
+}
+
+/// `GET /version`: any authenticated caller.
+pub(super) fn version(ctx: Ctx, p: &Params) -> ApiResult<Value> {
+    check(&[], p)?;
+    let v = ctx.cluster.version;
+    Ok(json!({"version": v.package_version(), "release": v.release(), "repoid": v.repoid()}))
+}
+
+/// `GET /nodes`: stats only with `Sys.Audit` on the node.
+pub(super) fn nodes(ctx: Ctx, p: &Params) -> ApiResult<Value> {
+    check(&[], p)?;
+    let now = ctx.cluster.now_ms();
+    let rows: Vec<Value> = ctx
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut row = json!({
+                "node": n.name, "id": format!("node/{}", n.name), "type": "node",
+                "status": if n.online { "online" } else { "offline" },
+                "ssl_fingerprint": node_fingerprint(&n.name),
+            });
+            if n.online {
+                row["level"] = json!("");
+                if ctx.can(&format!("/nodes/{}", n.name), &["Sys.Audit"], None) {
+                    row["cpu"] = json!(0.05);
+                    row["maxcpu"] = json!(n.cpus);
+                    row["mem"] = json!(n.memory / 4);
+                    row["maxmem"] = json!(n.memory);
+                    row["disk"] = json!(20u64 << 30);
+                    row["maxdisk"] = json!(100u64 << 30);
+                    row["uptime"] = json!((now - n.boot_ms) / 1000);
+                }
+            }
+            row
+        })
+        .collect();
+    Ok(Value::Array(rows))
+}
+
+/// A stable, made-up SHA-256 fingerprint per node name (the simulator serves one certificate).
+fn node_fingerprint(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(name.as_bytes());
+    hash.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// `GET /pools`: pools the caller may audit.
+pub(super) fn pools(ctx: Ctx, p: &Params) -> ApiResult<Value> {
+    check(
+        &[
+            Spec::opt("poolid", Kind::Text),
+            Spec::opt("type", Kind::Enum(&["qemu", "lxc", "storage"])),
+        ],
+        p,
+    )?;
+    let mut names: Vec<&str> = ctx
+        .cluster
+        .guests
+        .values()
+        .filter_map(|g| g.pool.as_deref())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok(Value::Array(
+        names
+            .into_iter()
+            .filter(|n| ctx.can(&format!("/pool/{n}"), &["Pool.Audit"], None))
+            .filter(|n| p.get("poolid").is_none_or(|id| id == n))
+            .map(|n| json!({"poolid": n}))
+            .collect(),
+    ))
+}
+
+/// `GET /cluster/status`: needs `Sys.Audit` on `/`.
+pub(super) fn status(ctx: Ctx, p: &Params) -> ApiResult<Value> {
+    check(&[], p)?;
+    ctx.require("/", &["Sys.Audit"], None)?;
+    let c = &ctx.cluster;
+    let mut rows = Vec::new();
+    let clustered = c.nodes.len() > 1;
+    if clustered {
+        rows.push(json!({"type": "cluster", "id": "cluster", "name": c.name,
+            "nodes": c.nodes.len(), "version": 3, "quorate": u8::from(c.quorate())}));
+    }
+    for (i, n) in c.nodes.iter().enumerate() {
+        let mut row = json!({"type": "node", "id": format!("node/{}", n.name), "name": n.name,
+            "nodeid": if clustered { i + 1 } else { 0 }, "local": u8::from(i == 0),
+            "online": u8::from(n.online), "level": ""});
+        if let Some(ip) = &n.ip {
+            row["ip"] = json!(ip);
+        }
+        rows.push(row);
+    }
+    Ok(Value::Array(rows))
+}
+
+/// Values of `/cluster/resources?type=`.
+const RESOURCE_TYPES: &[&str] = &["vm", "storage", "node", "sdn"];
+
+/// `GET /cluster/resources[?type=vm|storage|node|sdn]`: guests from the 10 s status cache,
+/// filtered by `VM.Audit`; `pool` only with `Pool.Audit`; node stats only with `Sys.Audit`.
+pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Value> {
+    check(&[Spec::opt("type", Kind::Enum(RESOURCE_TYPES))], p)?;
+    let want = p.get("type").map(String::as_str);
+    let c = &*ctx.cluster;
+    let mut rows = Vec::new();
+    if want.is_none() {
+        let mut pools: Vec<&str> = c
+            .guests
+            .values()
+            .filter_map(|g| g.pool.as_deref())
+            .collect();
+        pools.sort_unstable();
+        pools.dedup();
+        for pool in pools {
+            if ctx.can(&format!("/pool/{pool}"), &["Pool.Audit"], None) {
+                rows.push(json!({"id": format!("/pool/{pool}"), "type": "pool", "pool": pool}));
+            }
+        }
+    }
+    if want.is_none() || want == Some("vm") {
+        for row in &c.snapshot().guests {
+            let path = format!("/vms/{}", row.vmid);
+            if !ctx.can(&path, &["VM.Audit"], row.pool.as_deref()) {
+                continue;
+            }
+            let mut value = serde_json::to_value(row).expect("rows serialise");
+            if let Some(pool) = &row.pool {
+                if !ctx.can(&format!("/pool/{pool}"), &["Pool.Audit"], None) {
+                    value
+                        .as_object_mut()
+                        .expect("row is an object")
+                        .remove("pool");
+                }
+            }
+            if c.legacy_quirks {
+                stringify(&mut value, &["netin", "netout", "maxcpu"]);
+            }
+            rows.push(value);
+        }
+    }
+    if want.is_none() || want == Some("node") {
+        let Value::Array(nodes) = nodes(
+            Ctx {
+                cluster: ctx.cluster,
+                who: ctx.who,
+            },
+            &Params::new(),
+        )?
+        else {
+            unreachable!("nodes() returns an array");
+        };
+        for mut n in nodes {
+            if let Some(o) = n.as_object_mut() {
+                o.remove("ssl_fingerprint");
+            }
+            rows.push(n);
+        }
+    }
+    Ok(Value::Array(rows))
+}
+
+/// Legacy quirk: some old releases emitted these numbers as JSON strings.
+pub(super) fn stringify(value: &mut Value, keys: &[&str]) {
+    if let Some(obj) = value.as_object_mut() {
+        for k in keys {
+            if let Some(v) = obj.get_mut(*k) {
+                if v.is_number() {
+                    *v = Value::from(v.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Builds an object from pairs, skipping `None`s.
+pub(super) fn object(pairs: Vec<(&str, Option<Value>)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v);
+        }
+    }
+    Value::Object(m)
+}

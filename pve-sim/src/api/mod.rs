@@ -1,0 +1,224 @@
+//! The simulated PVE REST API: routing, authentication, and one module per resource.
+//!
+//! [`handle`] takes a request that the server has already parsed (method, path below
+//! `/api2/json`, merged parameters, `Authorization` header) and answers with the `data` of
+//! the JSON envelope or an [`ApiError`]. It does no I/O, so property tests call it directly,
+//! exercising exactly the code a client reaches over HTTPS.
+//!
+//! Order of checks, as in PVE: the path must name a known method (else 501), the caller must
+//! authenticate (else 401), the parameters must match the method's schema (else 400), the
+//! caller must hold the privileges (else 403), and only then does the handler run.
+
+mod cluster;
+mod config;
+mod guests;
+mod power;
+pub mod response;
+mod tasks;
+
+use serde_json::Value;
+
+use crate::auth::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::model::Cluster;
+use crate::netconf::GuestKind;
+use crate::params::{self, Params};
+
+/// A PVE API request, already parsed by the server.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path below `/api2/json`, starting with `/`, percent-decoded.
+    pub path: String,
+    /// Query parameters merged over body parameters.
+    pub params: Params,
+    /// Raw `Authorization` header.
+    pub authorization: Option<String>,
+}
+
+/// A method of the API with its path parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Route {
+    Version,
+    Nodes,
+    Pools,
+    ClusterStatus,
+    ClusterResources,
+    NodeNetstat(String),
+    GuestList(String, GuestKind),
+    GuestStatus(String, GuestKind, String),
+    GuestPower(String, GuestKind, String, String),
+    GuestRrd(String, GuestKind, String),
+    GuestConfigRead(String, GuestKind, String),
+    GuestConfigWrite(String, GuestKind, String, bool),
+    GuestPending(String, GuestKind, String),
+    TaskStatus(String, String),
+}
+
+/// Power actions each guest type offers.
+const QEMU_ACTIONS: [&str; 7] = [
+    "start", "stop", "shutdown", "reboot", "suspend", "resume", "reset",
+];
+const LXC_ACTIONS: [&str; 6] = ["start", "stop", "shutdown", "reboot", "suspend", "resume"];
+
+fn route(method: &str, path: &str) -> Option<Route> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let kind = |t: &str| match t {
+        "qemu" => Some(GuestKind::Qemu),
+        "lxc" => Some(GuestKind::Lxc),
+        _ => None,
+    };
+    let s = |x: &str| x.to_string();
+    Some(match (method, segs.as_slice()) {
+        ("GET", ["version"]) => Route::Version,
+        ("GET", ["nodes"]) => Route::Nodes,
+        ("GET", ["pools"]) => Route::Pools,
+        ("GET", ["cluster", "status"]) => Route::ClusterStatus,
+        ("GET", ["cluster", "resources"]) => Route::ClusterResources,
+        ("GET", ["nodes", n, "netstat"]) => Route::NodeNetstat(s(n)),
+        ("GET", ["nodes", n, t]) => Route::GuestList(s(n), kind(t)?),
+        ("GET", ["nodes", n, t, v, "status", "current"]) => {
+            Route::GuestStatus(s(n), kind(t)?, s(v))
+        }
+        ("POST", ["nodes", n, t, v, "status", a]) => {
+            let k = kind(t)?;
+            let known = match k {
+                GuestKind::Qemu => QEMU_ACTIONS.contains(a),
+                GuestKind::Lxc => LXC_ACTIONS.contains(a),
+            };
+            if !known {
+                return None;
+            }
+            Route::GuestPower(s(n), k, s(v), s(a))
+        }
+        ("GET", ["nodes", n, t, v, "rrddata"]) => Route::GuestRrd(s(n), kind(t)?, s(v)),
+        ("GET", ["nodes", n, t, v, "config"]) => Route::GuestConfigRead(s(n), kind(t)?, s(v)),
+        ("PUT", ["nodes", n, t, v, "config"]) => {
+            Route::GuestConfigWrite(s(n), kind(t)?, s(v), false)
+        }
+        ("POST", ["nodes", n, "qemu", v, "config"]) => {
+            Route::GuestConfigWrite(s(n), GuestKind::Qemu, s(v), true)
+        }
+        ("GET", ["nodes", n, "qemu", v, "pending"]) => {
+            Route::GuestPending(s(n), GuestKind::Qemu, s(v))
+        }
+        ("GET", ["nodes", n, "tasks", upid, "status"]) => Route::TaskStatus(s(n), s(upid)),
+        _ => return None,
+    })
+}
+
+/// Answers one API request against the cluster.
+pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Value> {
+    let route = route(&req.method, &req.path)
+        .ok_or_else(|| ApiError::not_implemented(&req.method, &req.path))?;
+    let who = cluster
+        .access
+        .authenticate(req.authorization.as_deref(), cluster.now_secs())
+        .map_err(|e| ApiError::unauthorized(e.reason(cluster.version.unified_auth_errors())))?;
+    let mut params = req.params.clone();
+    let ctx = Ctx { cluster, who: &who };
+    match route {
+        Route::Version => cluster::version(ctx, &params),
+        Route::Nodes => cluster::nodes(ctx, &params),
+        Route::Pools => cluster::pools(ctx, &params),
+        Route::ClusterStatus => cluster::status(ctx, &params),
+        Route::ClusterResources => cluster::resources(ctx, &params),
+        Route::NodeNetstat(node) => {
+            path_param(&mut params, "node", &node, params::node_format)?;
+            guests::netstat(ctx, &node, &params)
+        }
+        Route::GuestList(node, kind) => {
+            path_param(&mut params, "node", &node, params::node_format)?;
+            guests::list(ctx, &node, kind, &params)
+        }
+        Route::GuestStatus(node, kind, vmid) => {
+            let vmid = guest_params(&mut params, &node, &vmid)?;
+            guests::status(ctx, &node, kind, vmid, &params)
+        }
+        Route::GuestRrd(node, kind, vmid) => {
+            let vmid = guest_params(&mut params, &node, &vmid)?;
+            guests::rrddata(ctx, &node, kind, vmid, &params)
+        }
+        Route::GuestPower(node, kind, vmid, action) => {
+            let vmid = guest_params(&mut params, &node, &vmid)?;
+            power::action(ctx, &node, kind, vmid, &action, &params)
+        }
+        Route::GuestConfigRead(node, kind, vmid) => {
+            let vmid = guest_params(&mut params, &node, &vmid)?;
+            config::read(ctx, &node, kind, vmid, &params)
+        }
+        Route::GuestPending(node, kind, vmid) => {
+            let vmid = guest_params(&mut params, &node, &vmid)?;
+            config::pending(ctx, &node, kind, vmid, &params)
+        }
+        Route::GuestConfigWrite(node, kind, vmid, asynchronous) => {
+            let vmid = guest_params(&mut params, &node, &vmid)?;
+            config::write(ctx, &node, kind, vmid, &params, asynchronous)
+        }
+        Route::TaskStatus(node, upid) => {
+            path_param(&mut params, "node", &node, params::node_format)?;
+            path_param(&mut params, "upid", &upid, |_| Ok(()))?;
+            tasks::status(ctx, &node, &upid, &params)
+        }
+    }
+}
+
+/// What every handler gets: the cluster and the caller.
+struct Ctx<'a> {
+    cluster: &'a mut Cluster,
+    who: &'a Identity,
+}
+
+impl Ctx<'_> {
+    /// 403 unless the caller holds all of `privs` on `path`.
+    fn require(&self, path: &str, privs: &[&str], pool: Option<&str>) -> ApiResult<()> {
+        if self
+            .cluster
+            .access
+            .check(self.who, path, privs, false, pool)
+        {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(path, privs))
+        }
+    }
+
+    /// Whether the caller holds `privs` on `path`.
+    fn can(&self, path: &str, privs: &[&str], pool: Option<&str>) -> bool {
+        self.cluster
+            .access
+            .check(self.who, path, privs, false, pool)
+    }
+
+    /// 403 unless the caller holds `VM.Audit` on the guest.
+    fn require_guest(&self, vmid: u32, privs: &[&str]) -> ApiResult<()> {
+        let pool = self.cluster.guests.get(&vmid).and_then(|g| g.pool.clone());
+        self.require(&format!("/vms/{vmid}"), privs, pool.as_deref())
+    }
+}
+
+/// Checks a path parameter's format, and that a body parameter of the same name agrees.
+fn path_param(
+    params: &mut Params,
+    name: &str,
+    value: &str,
+    format: fn(&str) -> Result<(), String>,
+) -> ApiResult<()> {
+    if let Some(other) = params.remove(name) {
+        if other != value {
+            return Err(ApiError::param(
+                name,
+                "duplicate parameter (already defined in URI) with conflicting values!",
+            ));
+        }
+    }
+    format(value).map_err(|e| ApiError::param(name, e))
+}
+
+/// Checks the `node` and `vmid` path parameters and returns the VMID.
+fn guest_params(params: &mut Params, node: &str, vmid: &str) -> ApiResult<u32> {
+    path_param(params, "node", node, params::node_format)?;
+    path_param(params, "vmid", vmid, params::vmid_format)?;
+    Ok(vmid.parse().expect("vmid format checked"))
+}

@@ -1,0 +1,183 @@
+//! The simulator's control API under `/sim/`: plain JSON, no auth, not part of PVE.
+//!
+//! | method and path | what it does |
+//! |---|---|
+//! | `GET /sim/truth[?vmid=N]` | exact bytes ever moved per guest and NIC, device counters, simulated time |
+//! | `POST /sim/advance?seconds=N` | moves simulated time forward (`ms=N` for milliseconds) |
+//! | `POST /sim/guests/{vmid}/start\|stop\|reboot\|guest-reboot` | out-of-band power events |
+//! | `POST /sim/guests/{vmid}/migrate?node=X` | moves a guest (a running one gets new counters) |
+//! | `POST /sim/guests/{vmid}/lock?lock=backup`, `.../unlock` | config locks |
+//! | `POST /sim/nodes/{node}/offline\|online` | takes a node off the network (595) |
+//! | `GET/POST/DELETE /sim/faults` | lists, arms (`{"kind","count","path_prefix","delay_ms"}`), clears faults |
+//! | `GET/DELETE /sim/requests[?since=SEQ]` | the PVE API request log |
+//! | `POST /sim/scenario` | replaces the whole cluster (JSON or YAML scenario) |
+//! | `GET /sim/info` | simulated time, node and guest counts, clock mode |
+//!
+//! Errors answer 400 (bad input) or 404 (unknown guest, node or path) with `{"error": "..."}`.
+
+use serde_json::{json, Value};
+
+use crate::faults::Fault;
+use crate::model::Cluster;
+use crate::scenario::Scenario;
+use crate::server::State;
+
+/// Answers a control request; `path` is below `/sim`.
+pub(crate) fn handle(
+    state: &State,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    let q: std::collections::BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut sim = state.lock();
+    sim.catch_up();
+    let result: Result<Value, (u16, String)> = match (method, segs.as_slice()) {
+        ("GET", ["truth"]) => truth(&sim.cluster, q.get("vmid")),
+        ("GET", ["info"]) => Ok(json!({
+            "time": sim.cluster.now_secs(),
+            "time_ms": sim.cluster.now_ms(),
+            "nodes": sim.cluster.nodes.len(),
+            "guests": sim.cluster.guests.len(),
+            "pve_version": sim.cluster.version.package_version(),
+            "clock": format!("{:?}", sim.clock.mode()),
+        })),
+        ("POST", ["advance"]) => {
+            let ms = match (q.get("seconds"), q.get("ms")) {
+                (Some(s), None) => s
+                    .parse::<u64>()
+                    .map(|s| s * 1000)
+                    .map_err(|_| bad("`seconds` must be a whole number")),
+                (None, Some(ms)) => ms
+                    .parse::<u64>()
+                    .map_err(|_| bad("`ms` must be a whole number")),
+                _ => Err(bad("give exactly one of `seconds` or `ms`")),
+            };
+            ms.map(|ms| {
+                sim.clock.advance(ms);
+                sim.catch_up();
+                json!({"time": sim.cluster.now_secs(), "time_ms": sim.cluster.now_ms()})
+            })
+        }
+        ("POST", ["guests", vmid, action]) => {
+            let vmid: Result<u32, _> = vmid.parse().map_err(|_| bad("VMID must be a number"));
+            vmid.and_then(|vmid| {
+                let c = &mut sim.cluster;
+                if !c.guests.contains_key(&vmid) {
+                    return Err((404, format!("no guest with VMID {vmid}")));
+                }
+                match *action {
+                    "start" => c.sim_start(vmid),
+                    "stop" => c.sim_stop(vmid),
+                    "reboot" => c.sim_reboot(vmid),
+                    "guest-reboot" => c.sim_guest_reboot(vmid),
+                    "migrate" => match q.get("node") {
+                        Some(node) => c.sim_migrate(vmid, node),
+                        None => Err("migrate needs `node`".to_string()),
+                    },
+                    "lock" => {
+                        c.sim_lock(vmid, Some(q.get("lock").map_or("backup", String::as_str)))
+                    }
+                    "unlock" => c.sim_lock(vmid, None),
+                    other => return Err((404, format!("unknown guest action '{other}'"))),
+                }
+                .map(|()| json!({"ok": true, "time": c.now_secs()}))
+                .map_err(|e| (400, e))
+            })
+        }
+        ("POST", ["nodes", node, state @ ("offline" | "online")]) => sim
+            .cluster
+            .sim_node_online(node, *state == "online")
+            .map(|()| json!({"ok": true}))
+            .map_err(|e| (404, e)),
+        ("GET", ["faults"]) => Ok(json!(sim.faults.armed())),
+        ("POST", ["faults"]) => serde_json::from_slice::<Fault>(body)
+            .map_err(|e| bad(&format!("fault: {e}")))
+            .map(|f| {
+                sim.faults.arm(f);
+                json!({"ok": true, "armed": sim.faults.armed().len()})
+            }),
+        ("DELETE", ["faults"]) => {
+            sim.faults.clear();
+            Ok(json!({"ok": true}))
+        }
+        ("GET", ["requests"]) => {
+            let since = q.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+            Ok(json!(sim.log.since(since)))
+        }
+        ("DELETE", ["requests"]) => {
+            sim.log.clear();
+            Ok(json!({"ok": true}))
+        }
+        ("POST", ["scenario"]) => {
+            let text = String::from_utf8_lossy(body);
+            Scenario::from_yaml(&text)
+                .and_then(|s| {
+                    let now = crate::clock::wall_clock_ms();
+                    Cluster::new(&s, now, Some(&state.admin))
+                })
+                .map(|cluster| {
+                    let start = cluster.now_ms();
+                    sim.cluster = cluster;
+                    sim.clock.reset(start);
+                    sim.faults.clear();
+                    json!({"ok": true, "time": start / 1000, "guests": sim.cluster.guests.len()})
+                })
+                .map_err(|e| bad(&e))
+        }
+        _ => Err((404, format!("no control endpoint {method} /sim{path}"))),
+    };
+    match result {
+        Ok(v) => (200, v),
+        Err((status, msg)) => (status, json!({"error": msg})),
+    }
+}
+
+fn bad(msg: &str) -> (u16, String) {
+    (400, msg.to_string())
+}
+
+/// `/sim/truth`: per guest, the exact bytes ever moved (`rx_bytes` = to the guest, PVE
+/// `netin`; `tx_bytes` = from the guest, `netout`), per NIC, with the live device counters.
+fn truth(c: &Cluster, vmid: Option<&String>) -> Result<Value, (u16, String)> {
+    let filter: Option<u32> = match vmid {
+        Some(v) => Some(v.parse().map_err(|_| bad("vmid must be a number"))?),
+        None => None,
+    };
+    let mut guests = serde_json::Map::new();
+    for g in c
+        .guests
+        .values()
+        .filter(|g| filter.is_none_or(|v| v == g.vmid))
+    {
+        let (rx, tx) = g.truth();
+        let (netin, netout) = g.counters();
+        let nics: serde_json::Map<String, Value> = g
+            .nics
+            .iter()
+            .map(|(i, n)| {
+                (
+                    format!("net{i}"),
+                    json!({"rx_bytes": n.truth_rx, "tx_bytes": n.truth_tx,
+                        "counter_rx": if g.is_running() { n.counter_rx } else { 0 },
+                        "counter_tx": if g.is_running() { n.counter_tx } else { 0 },
+                        "present": n.config.is_some()}),
+                )
+            })
+            .collect();
+        guests.insert(
+            g.vmid.to_string(),
+            json!({"id": g.id(), "node": g.node, "running": g.is_running(),
+                "rx_bytes": rx, "tx_bytes": tx, "netin": netin, "netout": netout,
+                "counter_resets": g.counter_resets, "nics": nics}),
+        );
+    }
+    if let (Some(v), true) = (filter, guests.is_empty()) {
+        return Err((404, format!("no guest with VMID {v}")));
+    }
+    Ok(json!({"time": c.now_secs(), "time_ms": c.now_ms(), "guests": guests}))
+}

@@ -1,0 +1,311 @@
+//! Power: the PVE power actions (which create tasks), the end of those tasks, and the
+//! out-of-band events a test or demo triggers through `/sim/guests/...` (a tenant powering
+//! off from inside, a migration, a lock).
+//!
+//! PVE checks a few things before it creates a task (an LXC container that is already
+//! running cannot be started: HTTP 500), and reports the rest as task failures (a QEMU VM
+//! that is already running: the task ends with `VM 100 already running`). Which is which
+//! follows `shared/docs/pve-api.md` §6.1; clients must handle both.
+
+use super::guest::Power;
+use super::task::Job;
+use super::Cluster;
+use crate::error::{ApiError, ApiResult};
+use crate::netconf::GuestKind;
+
+/// A power action requested through the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerAction {
+    /// `status/start`.
+    Start,
+    /// `status/stop`.
+    Stop,
+    /// `status/shutdown` with `timeout` (default 60) and `forceStop`.
+    Shutdown {
+        /// Seconds to wait for the guest to power off.
+        timeout: Option<u64>,
+        /// Stop it if it does not.
+        force: bool,
+    },
+    /// `status/reboot`.
+    Reboot,
+    /// `status/suspend`.
+    Suspend,
+    /// `status/resume`.
+    Resume,
+    /// `status/reset` (QEMU only).
+    Reset,
+}
+
+/// Default shutdown timeout, seconds.
+const SHUTDOWN_TIMEOUT: u64 = 60;
+
+impl Cluster {
+    /// Runs a power action from the API on behalf of `user` (`user@realm!token`); returns the
+    /// task's UPID, or the error PVE raises before creating one.
+    pub fn power_action(
+        &mut self,
+        node: &str,
+        kind: GuestKind,
+        vmid: u32,
+        action: PowerAction,
+        user: &str,
+    ) -> ApiResult<String> {
+        let g = self.guest_on(node, kind, vmid)?;
+        let (running, paused) = (g.is_running(), g.is_paused());
+        let ignores_acpi = g.ignore_shutdown;
+        let lxc = kind == GuestKind::Lxc;
+        let not_running = || {
+            let what = if lxc { "CT" } else { "VM" };
+            ApiError::internal(format!("{what} {vmid} not running"))
+        };
+        let t = self.timing.clone();
+        let (job, secs) = match action {
+            PowerAction::Start => {
+                if !self.quorate() {
+                    return Err(ApiError::internal("cluster not ready - no quorum?"));
+                }
+                if lxc && running {
+                    return Err(ApiError::internal(format!("CT {vmid} already running")));
+                }
+                (Job::Start, t.start)
+            }
+            PowerAction::Stop => {
+                if lxc && !running {
+                    return Err(not_running());
+                }
+                (Job::Stop, t.stop)
+            }
+            PowerAction::Shutdown { timeout, force } => {
+                if lxc && !running {
+                    return Err(not_running());
+                }
+                if paused && !force {
+                    return Err(ApiError::internal("VM is paused - cannot shutdown"));
+                }
+                let timeout = timeout.unwrap_or(SHUTDOWN_TIMEOUT);
+                let secs = if ignores_acpi && running {
+                    timeout
+                } else {
+                    t.shutdown
+                };
+                (Job::Shutdown { timeout, force }, secs)
+            }
+            PowerAction::Reboot => {
+                if !running {
+                    // LXC says "VM" here too (sic).
+                    return Err(ApiError::internal(format!("VM {vmid} not running")));
+                }
+                if paused {
+                    return Err(ApiError::internal("VM is paused - cannot shutdown"));
+                }
+                let secs = if ignores_acpi {
+                    SHUTDOWN_TIMEOUT
+                } else {
+                    t.reboot
+                };
+                (Job::Reboot, secs)
+            }
+            PowerAction::Suspend => {
+                if !running {
+                    return Err(not_running());
+                }
+                (Job::Suspend, t.other)
+            }
+            PowerAction::Resume => {
+                if !running {
+                    return Err(not_running());
+                }
+                (Job::Resume, t.other)
+            }
+            PowerAction::Reset => {
+                if !running {
+                    return Err(not_running());
+                }
+                (Job::Reset, t.other)
+            }
+        };
+        Ok(self.spawn_task(node, vmid, job, user, secs))
+    }
+
+    /// Ends task `upid`: applies its state change and sets its exit status.
+    pub(super) fn finish_task(&mut self, upid: &str) {
+        let Some(task) = self.tasks.get(upid).cloned() else {
+            return;
+        };
+        let exit = self.apply_job(task.vmid, task.job);
+        if let Some(t) = self.tasks.get_mut(upid) {
+            t.exitstatus = Some(exit);
+        }
+    }
+
+    /// Applies a finished task's job to the guest and returns the exit status text.
+    fn apply_job(&mut self, vmid: u32, job: Job) -> String {
+        let now = self.now_ms();
+        let pid = self.next_pid();
+        let Some(g) = self.guests.get_mut(&vmid) else {
+            return format!("VM {vmid} does not exist");
+        };
+        let (what, vm_or_ct) = match g.kind {
+            GuestKind::Qemu => ("VM", "vm"),
+            GuestKind::Lxc => ("CT", "CT"),
+        };
+        if job != Job::Config {
+            if let Some(lock) = g.lock() {
+                return format!("{what} is locked ({lock})");
+            }
+        }
+        match job {
+            Job::Start => {
+                if g.is_template() {
+                    return format!("you can't start a {vm_or_ct} if it's a template");
+                }
+                if g.is_running() {
+                    return format!("{what} {vmid} already running");
+                }
+                g.apply_pending();
+                g.start_process(now, pid);
+            }
+            Job::Stop => {
+                if g.is_running() {
+                    g.stop_process(now);
+                }
+            }
+            Job::Shutdown { force, .. } => {
+                if !g.is_running() {
+                    return "OK".to_string();
+                }
+                if g.ignore_shutdown {
+                    if !force {
+                        return "VM quit/powerdown failed - got timeout".to_string();
+                    }
+                    g.stop_process(now);
+                    return "WARNINGS: 1".to_string();
+                }
+                g.stop_process(now);
+            }
+            Job::Reboot => {
+                if !g.is_running() {
+                    return format!("VM {vmid} not running");
+                }
+                if g.ignore_shutdown {
+                    return "VM quit/powerdown failed - got timeout".to_string();
+                }
+                g.apply_pending();
+                g.start_process(now, pid);
+            }
+            Job::Suspend | Job::Resume => {
+                let Power::Running { paused, .. } = &mut g.power else {
+                    return format!("{what} {vmid} not running");
+                };
+                *paused = job == Job::Suspend;
+                g.mark_disturbed(now);
+            }
+            Job::Reset | Job::Config => {}
+        }
+        "OK".to_string()
+    }
+
+    /// Out-of-band start (the tenant or the hoster, not through this API).
+    pub fn sim_start(&mut self, vmid: u32) -> Result<(), String> {
+        let now = self.now_ms();
+        let pid = self.next_pid();
+        let g = self.sim_guest(vmid)?;
+        if g.is_template() {
+            return Err(format!("guest {vmid} is a template"));
+        }
+        if g.is_running() {
+            return Err(format!("guest {vmid} is already running"));
+        }
+        g.apply_pending();
+        g.start_process(now, pid);
+        Ok(())
+    }
+
+    /// Out-of-band stop: the guest powers off from inside, or crashes.
+    pub fn sim_stop(&mut self, vmid: u32) -> Result<(), String> {
+        let now = self.now_ms();
+        let g = self.sim_guest(vmid)?;
+        if !g.is_running() {
+            return Err(format!("guest {vmid} is not running"));
+        }
+        g.stop_process(now);
+        Ok(())
+    }
+
+    /// Out-of-band reboot with a new process (like PVE's API reboot): counters reset.
+    pub fn sim_reboot(&mut self, vmid: u32) -> Result<(), String> {
+        let now = self.now_ms();
+        let pid = self.next_pid();
+        let g = self.sim_guest(vmid)?;
+        if !g.is_running() {
+            return Err(format!("guest {vmid} is not running"));
+        }
+        g.apply_pending();
+        g.start_process(now, pid);
+        Ok(())
+    }
+
+    /// A reboot from inside the guest: a QEMU process survives it (counters and uptime go
+    /// on); an LXC container is restarted with new veth devices (counters reset).
+    pub fn sim_guest_reboot(&mut self, vmid: u32) -> Result<(), String> {
+        let g = self.sim_guest(vmid)?;
+        if !g.is_running() {
+            return Err(format!("guest {vmid} is not running"));
+        }
+        if g.kind == GuestKind::Lxc {
+            return self.sim_reboot(vmid);
+        }
+        Ok(())
+    }
+
+    /// Moves a guest to `node`. A running guest gets a new process there: its counters
+    /// start over and its uptime with them.
+    pub fn sim_migrate(&mut self, vmid: u32, node: &str) -> Result<(), String> {
+        if self.node(node).is_none() {
+            return Err(format!("unknown node '{node}'"));
+        }
+        let now = self.now_ms();
+        let pid = self.next_pid();
+        let g = self.sim_guest(vmid)?;
+        if g.node == node {
+            return Err(format!("guest {vmid} is already on node '{node}'"));
+        }
+        g.node = node.to_string();
+        if g.is_running() {
+            let paused = g.is_paused();
+            g.start_process(now, pid);
+            if let Power::Running { paused: p, .. } = &mut g.power {
+                *p = paused;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets or clears a guest's config lock (e.g. a backup window).
+    pub fn sim_lock(&mut self, vmid: u32, lock: Option<&str>) -> Result<(), String> {
+        let g = self.sim_guest(vmid)?;
+        match lock {
+            Some(l) => g.config.insert("lock".to_string(), l.to_string()),
+            None => g.config.remove("lock"),
+        };
+        Ok(())
+    }
+
+    /// Takes a node off the network or brings it back.
+    pub fn sim_node_online(&mut self, node: &str, online: bool) -> Result<(), String> {
+        let n = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.name == node)
+            .ok_or_else(|| format!("unknown node '{node}'"))?;
+        n.online = online;
+        Ok(())
+    }
+
+    fn sim_guest(&mut self, vmid: u32) -> Result<&mut super::guest::Guest, String> {
+        self.guests
+            .get_mut(&vmid)
+            .ok_or_else(|| format!("no guest with VMID {vmid}"))
+    }
+}
