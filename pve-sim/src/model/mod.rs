@@ -126,9 +126,8 @@ impl Cluster {
             })
             .collect();
         for n in &nodes {
-            crate::params::node_format(&n.name).map_err(|_| {
-                format!("node name '{}' is not a valid node name", n.name)
-            })?;
+            crate::params::node_format(&n.name)
+                .map_err(|_| format!("node name '{}' is not a valid node name", n.name))?;
         }
         let access = build_access(scn, admin)?;
         let mut cluster = Cluster {
