@@ -120,7 +120,8 @@ pub(crate) fn handle(
                     let now = crate::clock::wall_clock_ms();
                     Cluster::new(&s, now, Some(&state.admin))
                 })
-                .map(|cluster| {
+                .map(|mut cluster| {
+                    cluster.certificate_fingerprint = sim.cluster.certificate_fingerprint.take();
                     let start = cluster.now_ms();
                     sim.cluster = cluster;
                     sim.clock.reset(start);

@@ -186,7 +186,7 @@ impl Drop for RunningSim {
 /// Starts a simulator on the current Tokio runtime.
 pub async fn start(opts: Options) -> Result<RunningSim, StartError> {
     let now = clock::wall_clock_ms();
-    let cluster = model::Cluster::new(&opts.scenario, now, Some(&opts.token))
+    let mut cluster = model::Cluster::new(&opts.scenario, now, Some(&opts.token))
         .map_err(StartError::Scenario)?;
     let start_ms = cluster.now_ms();
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -206,6 +206,7 @@ pub async fn start(opts: Options) -> Result<RunningSim, StartError> {
         let config = cert
             .server_config()
             .map_err(|e| StartError::Tls(e.to_string()))?;
+        cluster.certificate_fingerprint = Some(cert.fingerprint.clone());
         (Some(cert), Some(tokio_rustls::TlsAcceptor::from(config)))
     } else {
         (None, None)

@@ -363,4 +363,13 @@ mod tests {
         let err = Scenario::from_yaml("nodes: [{name: pve1}]\nguestz: []\n").unwrap_err();
         assert!(err.contains("guestz"), "{err}");
     }
+
+    #[test]
+    fn the_example_scenario_builds_a_cluster() {
+        let s = Scenario::from_yaml(include_str!("../scenarios/example.yaml")).unwrap();
+        let c = crate::model::Cluster::new(&s, 0, None).unwrap();
+        assert_eq!(c.guests.len(), 5);
+        assert!(!c.nodes[2].online);
+        assert_eq!(c.now_secs(), 1_767_225_600);
+    }
 }

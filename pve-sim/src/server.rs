@@ -131,9 +131,18 @@ async fn respond(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>>
         .get("accept-encoding")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("gzip"));
+    // PVE refuses an announced length before reading the body (a client that waits for the
+    // verdict before sending gets it); `Limited` catches chunked bodies that grow too large.
+    let announced = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|len| len > MAX_BODY) {
+        return pve_error(state, &ApiError::status(501, "for data too large"));
+    }
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return pve_error(&ApiError::status(501, "for data too large"), true),
+        Err(_) => return pve_error(state, &ApiError::status(501, "for data too large")),
     };
     if let Some(rest) = path.strip_prefix("/sim") {
         let (status, value) = crate::control::handle(state, &method, rest, &query, &body);
@@ -151,15 +160,15 @@ async fn respond(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>>
         } else {
             ApiError::not_implemented(&method, &path)
         };
-        return pve_error(&err, true);
+        return pve_error(state, &err);
     };
     if method == "HEAD" {
-        return pve_error(&ApiError::status(501, "method 'HEAD' not available"), true);
+        return pve_error(state, &ApiError::status(501, "method 'HEAD' not available"));
     }
     if !body.is_empty() && method != "POST" && method != "PUT" {
         return pve_error(
+            state,
             &ApiError::status(501, format!("Unexpected content for method '{method}'")),
-            true,
         );
     }
     let content_type = headers
@@ -175,7 +184,7 @@ async fn respond(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>>
         .into_owned();
     let params = match parse_params(&query, &body, content_type) {
         Ok(p) => p,
-        Err(e) => return pve_error(&e, true),
+        Err(e) => return pve_error(state, &e),
     };
     let request = ApiRequest {
         method,
@@ -275,8 +284,10 @@ fn parse_params(query: &str, body: &[u8], content_type: &str) -> Result<Params, 
     Ok(params)
 }
 
-/// An error before the request reaches the API (transport rules).
-fn pve_error(err: &ApiError, message_field: bool) -> Response<Full<Bytes>> {
+/// An error before the request reaches the API (transport rules); the body follows the
+/// imitated release like any other error (`message` only from 8.4 on).
+fn pve_error(state: &State, err: &ApiError) -> Response<Full<Bytes>> {
+    let message_field = state.lock().cluster.version.error_message_field();
     to_http(WireResponse::error(err, message_field), false)
 }
 

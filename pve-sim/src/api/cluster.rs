@@ -3,7 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::Ctx;
+use std::collections::HashMap;
+
+use super::{Ctx, Data};
 use crate::error::ApiResult;
 use crate::params::{self, Kind, Params, Spec};
 
@@ -35,7 +37,8 @@ pub(super) fn nodes(ctx: Ctx, p: &Params) -> ApiResult<Value> {
             let mut row = json!({
                 "node": n.name, "id": format!("node/{}", n.name), "type": "node",
                 "status": if n.online { "online" } else { "offline" },
-                "ssl_fingerprint": node_fingerprint(&n.name),
+                "ssl_fingerprint": ctx.cluster.certificate_fingerprint.clone()
+                    .unwrap_or_else(|| node_fingerprint(&n.name)),
             });
             if n.online {
                 row["level"] = json!("");
@@ -55,7 +58,7 @@ pub(super) fn nodes(ctx: Ctx, p: &Params) -> ApiResult<Value> {
     Ok(Value::Array(rows))
 }
 
-/// A stable, made-up SHA-256 fingerprint per node name (the simulator serves one certificate).
+/// A stable, made-up SHA-256 fingerprint per node name, for clusters served without TLS.
 fn node_fingerprint(name: &str) -> String {
     use sha2::{Digest, Sha256};
     let hash = Sha256::digest(name.as_bytes());
@@ -103,6 +106,7 @@ pub(super) fn status(ctx: Ctx, p: &Params) -> ApiResult<Value> {
         rows.push(json!({"type": "cluster", "id": "cluster", "name": c.name,
             "nodes": c.nodes.len(), "version": 3, "quorate": u8::from(c.quorate())}));
     }
+    let mut node_rows = Vec::new();
     for (i, n) in c.nodes.iter().enumerate() {
         let mut row = json!({"type": "node", "id": format!("node/{}", n.name), "name": n.name,
             "nodeid": if clustered { i + 1 } else { 0 }, "local": u8::from(i == 0),
@@ -110,8 +114,11 @@ pub(super) fn status(ctx: Ctx, p: &Params) -> ApiResult<Value> {
         if let Some(ip) = &n.ip {
             row["ip"] = json!(ip);
         }
-        rows.push(row);
+        node_rows.push(row);
     }
+    // Node entries come from a Perl hash: no defined order.
+    super::guests::shuffle(&mut node_rows, c.now_ms());
+    rows.extend(node_rows);
     Ok(Value::Array(rows))
 }
 
@@ -120,11 +127,29 @@ const RESOURCE_TYPES: &[&str] = &["vm", "storage", "node", "sdn"];
 
 /// `GET /cluster/resources[?type=vm|storage|node|sdn]`: guests from the 10 s status cache,
 /// filtered by `VM.Audit`; `pool` only with `Pool.Audit`; node stats only with `Sys.Audit`.
-pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Value> {
+pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Data> {
     check(&[Spec::opt("type", Kind::Enum(RESOURCE_TYPES))], p)?;
     let want = p.get("type").map(String::as_str);
     let c = &*ctx.cluster;
-    let mut rows = Vec::new();
+    // 10,000 guests make a 3 MB answer: serialise rows straight into the output instead of
+    // building a `Value` tree first.
+    let mut out = Vec::with_capacity(c.snapshot().guests.len() * 360 + 64);
+    out.push(b'[');
+    let push = |out: &mut Vec<u8>, item: &dyn erased::Item| {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        item.write(out);
+    };
+    let mut pool_audit: HashMap<String, bool> = HashMap::new();
+    let mut can_audit_pool = |pool: &str| match pool_audit.get(pool) {
+        Some(&known) => known,
+        None => {
+            let can = ctx.can(&format!("/pool/{pool}"), &["Pool.Audit"], None);
+            pool_audit.insert(pool.to_string(), can);
+            can
+        }
+    };
     if want.is_none() {
         let mut pools: Vec<&str> = c
             .guests
@@ -134,30 +159,37 @@ pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Value> {
         pools.sort_unstable();
         pools.dedup();
         for pool in pools {
-            if ctx.can(&format!("/pool/{pool}"), &["Pool.Audit"], None) {
-                rows.push(json!({"id": format!("/pool/{pool}"), "type": "pool", "pool": pool}));
+            if can_audit_pool(pool) {
+                push(
+                    &mut out,
+                    &json!({"id": format!("/pool/{pool}"), "type": "pool", "pool": pool}),
+                );
             }
         }
     }
     if want.is_none() || want == Some("vm") {
         for row in &c.snapshot().guests {
-            let path = format!("/vms/{}", row.vmid);
-            if !ctx.can(&path, &["VM.Audit"], row.pool.as_deref()) {
+            if !ctx.can(
+                &format!("/vms/{}", row.vmid),
+                &["VM.Audit"],
+                row.pool.as_deref(),
+            ) {
                 continue;
             }
-            let mut value = serde_json::to_value(row).expect("rows serialise");
-            if let Some(pool) = &row.pool {
-                if !ctx.can(&format!("/pool/{pool}"), &["Pool.Audit"], None) {
-                    value
-                        .as_object_mut()
-                        .expect("row is an object")
-                        .remove("pool");
+            let hide_pool = row.pool.as_deref().is_some_and(|p| !can_audit_pool(p));
+            if c.legacy_quirks || hide_pool {
+                let mut value = serde_json::to_value(row).expect("rows serialise");
+                let obj = value.as_object_mut().expect("row is an object");
+                if hide_pool {
+                    obj.remove("pool");
                 }
+                if c.legacy_quirks {
+                    stringify(&mut value, &["netin", "netout", "maxcpu"]);
+                }
+                push(&mut out, &value);
+            } else {
+                push(&mut out, row);
             }
-            if c.legacy_quirks {
-                stringify(&mut value, &["netin", "netout", "maxcpu"]);
-            }
-            rows.push(value);
         }
     }
     if want.is_none() || want == Some("node") {
@@ -175,10 +207,27 @@ pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Value> {
             if let Some(o) = n.as_object_mut() {
                 o.remove("ssl_fingerprint");
             }
-            rows.push(n);
+            push(&mut out, &n);
         }
     }
-    Ok(Value::Array(rows))
+    out.push(b']');
+    Ok(Data::Serialized(
+        String::from_utf8(out).expect("serde_json writes UTF-8"),
+    ))
+}
+
+/// One serialisable entry of a hand-built JSON array.
+mod erased {
+    /// Something that writes itself as JSON.
+    pub trait Item {
+        fn write(&self, out: &mut Vec<u8>);
+    }
+
+    impl<T: serde::Serialize> Item for T {
+        fn write(&self, out: &mut Vec<u8>) {
+            serde_json::to_writer(out, self).expect("resource entries serialise");
+        }
+    }
 }
 
 /// Legacy quirk: some old releases emitted these numbers as JSON strings.

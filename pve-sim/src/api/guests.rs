@@ -194,7 +194,7 @@ pub(super) fn netstat(ctx: Ctx, node: &str, p: &Params) -> ApiResult<Value> {
 }
 
 /// Deterministic shuffle (Fisher–Yates over [`mix`]): a different order at every call time.
-fn shuffle(rows: &mut [Value], salt: u64) {
+pub(super) fn shuffle(rows: &mut [Value], salt: u64) {
     for i in (1..rows.len()).rev() {
         let j = (mix(salt ^ i as u64) % (i as u64 + 1)) as usize;
         rows.swap(i, j);

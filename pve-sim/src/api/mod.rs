@@ -108,8 +108,41 @@ fn route(method: &str, path: &str) -> Option<Route> {
     })
 }
 
+/// The `data` of a successful answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    /// A JSON value.
+    Value(Value),
+    /// JSON text already serialised (large answers skip building a [`Value`] tree).
+    Serialized(String),
+}
+
+impl From<Value> for Data {
+    fn from(v: Value) -> Data {
+        Data::Value(v)
+    }
+}
+
+impl Data {
+    /// The answer as a [`Value`] (parses serialised text).
+    pub fn into_value(self) -> Value {
+        match self {
+            Data::Value(v) => v,
+            Data::Serialized(s) => serde_json::from_str(&s).expect("handlers serialise valid JSON"),
+        }
+    }
+
+    /// The answer as JSON text.
+    pub fn to_json(&self) -> String {
+        match self {
+            Data::Value(v) => v.to_string(),
+            Data::Serialized(s) => s.clone(),
+        }
+    }
+}
+
 /// Answers one API request against the cluster.
-pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Value> {
+pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Data> {
     let route = route(&req.method, &req.path)
         .ok_or_else(|| ApiError::not_implemented(&req.method, &req.path))?;
     let who = cluster
@@ -118,12 +151,12 @@ pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Value> {
         .map_err(|e| ApiError::unauthorized(e.reason(cluster.version.unified_auth_errors())))?;
     let mut params = req.params.clone();
     let ctx = Ctx { cluster, who: &who };
-    match route {
+    let data = match route {
         Route::Version => cluster::version(ctx, &params),
         Route::Nodes => cluster::nodes(ctx, &params),
         Route::Pools => cluster::pools(ctx, &params),
         Route::ClusterStatus => cluster::status(ctx, &params),
-        Route::ClusterResources => cluster::resources(ctx, &params),
+        Route::ClusterResources => return cluster::resources(ctx, &params),
         Route::NodeNetstat(node) => {
             path_param(&mut params, "node", &node, params::node_format)?;
             guests::netstat(ctx, &node, &params)
@@ -161,7 +194,8 @@ pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Value> {
             path_param(&mut params, "upid", &upid, |_| Ok(()))?;
             tasks::status(ctx, &node, &upid, &params)
         }
-    }
+    };
+    data.map(Data::from)
 }
 
 /// What every handler gets: the cluster and the caller.

@@ -35,17 +35,26 @@ pub(super) fn action(
             Spec::opt("skiplock", Kind::Bool),
             Spec::opt("debug", Kind::Bool),
         ],
-        ("stop", _) => vec![
+        ("stop", true) => vec![
             Spec::opt("timeout", TIMEOUT),
             Spec::opt("keepActive", Kind::Bool),
             Spec::opt("skiplock", Kind::Bool),
             Spec::opt("overrule-shutdown", Kind::Bool),
         ],
-        ("shutdown", _) => vec![
+        // pve-container's vm_stop and vm_shutdown take fewer options than qemu-server's.
+        ("stop", false) => vec![
+            Spec::opt("skiplock", Kind::Bool),
+            Spec::opt("overrule-shutdown", Kind::Bool),
+        ],
+        ("shutdown", true) => vec![
             Spec::opt("timeout", TIMEOUT),
             Spec::opt("forceStop", Kind::Bool),
             Spec::opt("keepActive", Kind::Bool),
             Spec::opt("skiplock", Kind::Bool),
+        ],
+        ("shutdown", false) => vec![
+            Spec::opt("timeout", TIMEOUT),
+            Spec::opt("forceStop", Kind::Bool),
         ],
         ("reboot", _) => vec![Spec::opt("timeout", TIMEOUT)],
         ("suspend", true) => vec![
@@ -57,7 +66,9 @@ pub(super) fn action(
             Spec::opt("skiplock", Kind::Bool),
             Spec::opt("nocheck", Kind::Bool),
         ],
-        (_, _) => vec![Spec::opt("skiplock", Kind::Bool)],
+        ("reset", true) => vec![Spec::opt("skiplock", Kind::Bool)],
+        // LXC suspend and resume take no options at all.
+        (_, _) => vec![],
     };
     check(&specs, p)?;
     if let Some(opt) = root_only.iter().find(|o| p.contains_key(**o)) {
@@ -74,7 +85,7 @@ pub(super) fn action(
             timeout,
             force: flag(p, "forceStop"),
         },
-        "reboot" => PowerAction::Reboot,
+        "reboot" => PowerAction::Reboot { timeout },
         "suspend" => PowerAction::Suspend,
         "resume" => PowerAction::Resume,
         _ => PowerAction::Reset,

@@ -7,6 +7,7 @@
 
 use serde_json::{json, Value};
 
+use super::Data;
 use crate::error::ApiError;
 
 /// A response ready for the HTTP layer.
@@ -24,8 +25,14 @@ pub struct WireResponse {
 
 impl WireResponse {
     /// `200` with the envelope around `data`.
-    pub fn ok(data: &Value) -> WireResponse {
-        let body = serde_json::to_vec(&json!({ "data": data })).expect("JSON values serialise");
+    pub fn ok(data: &Data) -> WireResponse {
+        let mut body = Vec::with_capacity(16);
+        body.extend_from_slice(b"{\"data\":");
+        match data {
+            Data::Value(v) => serde_json::to_writer(&mut body, v).expect("JSON values serialise"),
+            Data::Serialized(s) => body.extend_from_slice(s.as_bytes()),
+        }
+        body.push(b'}');
         WireResponse {
             status: 200,
             reason: None,

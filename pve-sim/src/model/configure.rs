@@ -60,6 +60,10 @@ impl Cluster {
             for (k, v) in &g.pending {
                 merged.insert(k.clone(), v.clone());
             }
+            // PVE's vm_config drops keys whose deletion is pending from the merged view.
+            for k in &g.pending_delete {
+                merged.remove(k);
+            }
         }
         let mut out = Map::new();
         for (k, v) in merged {

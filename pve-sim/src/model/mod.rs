@@ -64,6 +64,9 @@ pub struct Cluster {
     pub version: PveVersion,
     /// Emit numbers as strings where old releases did.
     pub legacy_quirks: bool,
+    /// SHA-256 fingerprint of the certificate the server presents, shown by `/nodes` as each
+    /// node's `ssl_fingerprint` (one certificate serves every simulated node).
+    pub certificate_fingerprint: Option<String>,
     /// Nodes in scenario order; the first is "local".
     pub nodes: Vec<Node>,
     /// Guests by VMID.
@@ -134,6 +137,7 @@ impl Cluster {
             name: scn.cluster_name.clone(),
             version,
             legacy_quirks: scn.legacy_quirks,
+            certificate_fingerprint: None,
             nodes,
             guests: BTreeMap::new(),
             access,
@@ -424,5 +428,5 @@ fn build_access(scn: &Scenario, admin: Option<&AdminToken>) -> Result<AccessCont
             expire: 0,
         });
     }
-    AccessControl::new(users, tokens, acl).map_err(|e| format!("{e}"))
+    AccessControl::new(users, tokens, acl)
 }

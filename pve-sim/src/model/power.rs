@@ -27,8 +27,11 @@ pub enum PowerAction {
         /// Stop it if it does not.
         force: bool,
     },
-    /// `status/reboot`.
-    Reboot,
+    /// `status/reboot` with `timeout` for its shutdown half (default 60).
+    Reboot {
+        /// Seconds to wait for the guest to power off.
+        timeout: Option<u64>,
+    },
     /// `status/suspend`.
     Suspend,
     /// `status/resume`.
@@ -62,11 +65,12 @@ impl Cluster {
         let t = self.timing.clone();
         let (job, secs) = match action {
             PowerAction::Start => {
-                if !self.quorate() {
-                    return Err(ApiError::internal("cluster not ready - no quorum?"));
-                }
+                // pve-container checks "already running" before the quorum.
                 if lxc && running {
                     return Err(ApiError::internal(format!("CT {vmid} already running")));
+                }
+                if !self.quorate() {
+                    return Err(ApiError::internal("cluster not ready - no quorum?"));
                 }
                 (Job::Start, t.start)
             }
@@ -91,7 +95,7 @@ impl Cluster {
                 };
                 (Job::Shutdown { timeout, force }, secs)
             }
-            PowerAction::Reboot => {
+            PowerAction::Reboot { timeout } => {
                 if !running {
                     // LXC says "VM" here too (sic).
                     return Err(ApiError::internal(format!("VM {vmid} not running")));
@@ -100,7 +104,7 @@ impl Cluster {
                     return Err(ApiError::internal("VM is paused - cannot shutdown"));
                 }
                 let secs = if ignores_acpi {
-                    SHUTDOWN_TIMEOUT
+                    timeout.unwrap_or(SHUTDOWN_TIMEOUT)
                 } else {
                     t.reboot
                 };
@@ -115,6 +119,11 @@ impl Cluster {
             PowerAction::Resume => {
                 if !running {
                     return Err(not_running());
+                }
+                // pve-container's vm_resume: `die "CT $vmid already running\n" if
+                // check_running` (a suspended CT is the only one it resumes).
+                if lxc && !paused {
+                    return Err(ApiError::internal(format!("CT {vmid} already running")));
                 }
                 (Job::Resume, t.other)
             }
@@ -150,6 +159,10 @@ impl Cluster {
             GuestKind::Qemu => ("VM", "vm"),
             GuestKind::Lxc => ("CT", "CT"),
         };
+        // Both start workers check the template flag before the lock.
+        if job == Job::Start && g.is_template() {
+            return format!("you can't start a {vm_or_ct} if it's a template");
+        }
         if job != Job::Config {
             if let Some(lock) = g.lock() {
                 return format!("{what} is locked ({lock})");
@@ -157,9 +170,6 @@ impl Cluster {
         }
         match job {
             Job::Start => {
-                if g.is_template() {
-                    return format!("you can't start a {vm_or_ct} if it's a template");
-                }
                 if g.is_running() {
                     return format!("{what} {vmid} already running");
                 }
