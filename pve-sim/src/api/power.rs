@@ -86,7 +86,9 @@ pub(super) fn action(
             force: flag(p, "forceStop"),
         },
         "reboot" => PowerAction::Reboot { timeout },
-        "suspend" => PowerAction::Suspend,
+        "suspend" => PowerAction::Suspend {
+            todisk: flag(p, "todisk"),
+        },
         "resume" => PowerAction::Resume,
         _ => PowerAction::Reset,
     };

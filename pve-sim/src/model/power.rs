@@ -32,8 +32,11 @@ pub enum PowerAction {
         /// Seconds to wait for the guest to power off.
         timeout: Option<u64>,
     },
-    /// `status/suspend`.
-    Suspend,
+    /// `status/suspend`; `todisk` (QEMU) hibernates instead of pausing.
+    Suspend {
+        /// `todisk=1`.
+        todisk: bool,
+    },
     /// `status/resume`.
     Resume,
     /// `status/reset` (QEMU only).
@@ -110,11 +113,12 @@ impl Cluster {
                 };
                 (Job::Reboot, secs)
             }
-            PowerAction::Suspend => {
+            PowerAction::Suspend { todisk } => {
                 if !running {
                     return Err(not_running());
                 }
-                (Job::Suspend, t.other)
+                let job = if todisk { Job::Hibernate } else { Job::Suspend };
+                (job, t.other)
             }
             PowerAction::Resume => {
                 if !running {
@@ -163,7 +167,10 @@ impl Cluster {
         if job == Job::Start && g.is_template() {
             return format!("you can't start a {vm_or_ct} if it's a template");
         }
-        if job != Job::Config {
+        // A start resumes a hibernated VM despite its `suspended` lock (qemu-server's
+        // vm_start skips check_lock then).
+        let resumes = job == Job::Start && g.lock() == Some("suspended");
+        if job != Job::Config && !resumes {
             if let Some(lock) = g.lock() {
                 return format!("{what} is locked ({lock})");
             }
@@ -172,6 +179,9 @@ impl Cluster {
             Job::Start => {
                 if g.is_running() {
                     return format!("{what} {vmid} already running");
+                }
+                if resumes {
+                    g.config.remove("lock");
                 }
                 g.apply_pending();
                 g.start_process(now, pid);
@@ -210,6 +220,13 @@ impl Cluster {
                 };
                 *paused = job == Job::Suspend;
                 g.mark_disturbed(now);
+            }
+            Job::Hibernate => {
+                if !g.is_running() {
+                    return format!("{what} {vmid} not running");
+                }
+                g.stop_process(now);
+                g.config.insert("lock".to_string(), "suspended".to_string());
             }
             Job::Reset | Job::Config => {}
         }

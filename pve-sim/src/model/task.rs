@@ -24,6 +24,9 @@ pub enum Job {
     Reboot,
     /// Pause (QEMU) / freeze (LXC).
     Suspend,
+    /// QEMU suspend to disk (`todisk=1`): the state is saved, the process ends (counters
+    /// die with it) and the config gets `lock: suspended` until the next start resumes it.
+    Hibernate,
     /// Resume from pause.
     Resume,
     /// Hard reset: the QEMU process stays, counters survive.
@@ -46,6 +49,7 @@ impl Job {
             (Job::Reboot, false) => "vzreboot",
             (Job::Suspend, true) => "qmpause",
             (Job::Suspend, false) => "vzsuspend",
+            (Job::Hibernate, _) => "qmsuspend",
             (Job::Resume, true) => "qmresume",
             (Job::Resume, false) => "vzresume",
             (Job::Reset, _) => "qmreset",

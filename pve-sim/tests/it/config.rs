@@ -872,3 +872,38 @@ async fn a_pending_delete_hides_the_key_from_the_merged_view_and_revert_drops_it
         .get("net0")
         .is_none());
 }
+
+#[tokio::test]
+async fn qemu_post_with_background_delay_answers_null_once_done() {
+    let h = Harness::basic().await;
+    let a = call(
+        &h,
+        "POST",
+        &cfg_path("pve1", "qemu", 100),
+        &[("description", "bg"), ("background_delay", "5")],
+    )
+    .await;
+    assert_eq!(
+        (a.status, &a.body),
+        (200, &serde_json::json!({"data": null}))
+    );
+    assert_eq!(config(&h, "pve1", "qemu", 100).await["description"], "bg");
+    call(
+        &h,
+        "POST",
+        &cfg_path("pve1", "qemu", 100),
+        &[("description", "bg"), ("background_delay", "31")],
+    )
+    .await
+    .assert_param_error("background_delay", "value must have a maximum value of 30");
+    // PUT has no background_delay.
+    put(
+        &h,
+        "pve1",
+        "qemu",
+        100,
+        &[("description", "bg"), ("background_delay", "5")],
+    )
+    .await
+    .assert_param_error("background_delay", NOT_IN_SCHEMA);
+}

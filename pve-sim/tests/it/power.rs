@@ -731,3 +731,35 @@ async fn a_locked_template_reports_the_template_first() {
         "you can't start a vm if it's a template"
     );
 }
+
+#[tokio::test]
+async fn suspend_to_disk_ends_the_process_and_the_next_start_resumes_it() {
+    let h = Harness::basic().await;
+    h.advance(10).await;
+    let a = act(&h, "pve1", "qemu", 100, "suspend", &[("todisk", "1")]).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let upid = a.body["data"].as_str().unwrap().to_string();
+    assert_upid(&upid, "pve1", "qmsuspend", "100", "root@pam!sim");
+    assert_eq!(h.wait_task("pve1", &upid, 5).await["exitstatus"], "OK");
+    let s = current(&h, "pve1", "qemu", 100).await;
+    assert_eq!(
+        (&s["status"], &s["netin"]),
+        (&"stopped".into(), &0.into()),
+        "{s}"
+    );
+    assert_eq!(s["lock"], "suspended");
+    // The lock blocks config writes, as on PVE, but not the resuming start.
+    crate::power::call(
+        &h,
+        "PUT",
+        "/nodes/pve1/qemu/100/config",
+        &[("description", "x")],
+    )
+    .await
+    .assert_error(500, "VM is locked (suspended)");
+    assert_eq!(run_action(&h, "pve1", "qemu", 100, "start").await, "OK");
+    let s = current(&h, "pve1", "qemu", 100).await;
+    assert_eq!(s["status"], "running");
+    assert!(s.get("lock").is_none(), "{s}");
+    assert_eq!(h.truth().await["guests"]["100"]["rx_bytes"], 1500 * 11);
+}
