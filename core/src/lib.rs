@@ -1,7 +1,11 @@
 //! `pve_traffic`: the library behind `pve-traffic-exporter` and `pve-traffic-enforcer`.
 //!
 //! One concept per module, each unaware of the binaries:
+//! - [`guest`]: guest identity and type;
+//! - [`secret`]: secrets that never print;
 //! - [`rules`]: traffic rules (limit, direction, action, guest selection);
 //! - [`period`]: calendar periods (hour, day, ISO week, month with a reset day) in any zone.
+pub mod guest;
 pub mod period;
 pub mod rules;
+pub mod secret;
