@@ -1,10 +1,12 @@
 //! `pve_traffic`: the library behind `pve-traffic-exporter` and `pve-traffic-enforcer`.
 //!
 //! One concept per module, each unaware of the binaries:
+//! - [`accounting`]: reset-safe deltas between two polls of a guest's counters;
 //! - [`guest`]: guest identity and type;
 //! - [`secret`]: secrets that never print;
 //! - [`rules`]: traffic rules (limit, direction, action, guest selection);
 //! - [`period`]: calendar periods (hour, day, ISO week, month with a reset day) in any zone.
+pub mod accounting;
 pub mod guest;
 pub mod period;
 pub mod rules;
