@@ -7,9 +7,15 @@
 //! new traffic is and why (DESIGN §3.1–3.2):
 //!
 //! - no reset: `cur - prev` per direction;
-//! - a reset since `prev` (any of: a counter decreased, the uptime is shorter than it can be,
-//!   the guest moved to another node, the guest was stopped at `prev`): `cur`, everything since
-//!   the reset — the bytes between `prev` and the reset are gone from the counters themselves;
+//! - a new process since `prev` (the uptime is shorter than it can be, the guest moved to
+//!   another node, the guest was stopped at `prev`): `cur`, everything since the process
+//!   started — the bytes between `prev` and the restart are gone from the counters themselves;
+//! - a counter went down while the process lived on: one NIC's device was re-created (a model
+//!   or MAC change, a hot-unplug). PVE reports only the sum over NICs, so which NIC started
+//!   over is unknowable, and taking `cur` would count the other NICs' bytes twice (the
+//!   original tool's overcount). Only what is certainly new is counted: `cur - prev` where it
+//!   grew, nothing where it fell. This is where DESIGN §3.1's "a counter decreasing" is
+//!   deliberately narrowed: never overcount;
 //! - a delta implying more than `max_bandwidth` over its interval is discarded, with a reason.
 //!
 //! Pure functions over `(prev, cur)`: no clock, no I/O, so every case is a table test and the
@@ -35,8 +41,9 @@ pub struct Counters {
 /// Why the counters are known to have started over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResetReason {
-    /// `netin` or `netout` went down.
-    CounterDecreased,
+    /// `netin` or `netout` went down while the process lived on: a NIC device was
+    /// re-created, and only growth is counted.
+    DeviceRecreated,
     /// The uptime is shorter than the time since the last poll allows.
     UptimeDecreased,
     /// The guest is on another node (a new process there).
@@ -112,18 +119,26 @@ pub fn delta(prev: Option<&Counters>, cur: &Counters, max_bandwidth: u64) -> Del
     if !cur.running {
         return make(0, 0, from, Outcome::Stopped);
     }
+    let grown = (
+        cur.netin.saturating_sub(prev.netin),
+        cur.netout.saturating_sub(prev.netout),
+    );
     let (rx, tx, outcome) = match reset_reason(prev, cur) {
-        Some(reason) => (cur.netin, cur.netout, Outcome::Reset(reason)),
-        None => (
-            cur.netin - prev.netin,
-            cur.netout - prev.netout,
-            Outcome::Continued,
+        // Which NIC started over is unknowable from the sum: count only growth.
+        Some(ResetReason::DeviceRecreated) => (
+            grown.0,
+            grown.1,
+            Outcome::Reset(ResetReason::DeviceRecreated),
         ),
+        Some(reason) => (cur.netin, cur.netout, Outcome::Reset(reason)),
+        None => (grown.0, grown.1, Outcome::Continued),
     };
     // A reset delta's bytes were all moved since the process started: it covers at most the
     // uptime, which places it correctly when it is later spread over periods.
     let from = match outcome {
-        Outcome::Reset(_) => from.max(cur.at_ms - cur.uptime as i64 * 1000),
+        Outcome::Reset(r) if r != ResetReason::DeviceRecreated => {
+            from.max(cur.at_ms - cur.uptime as i64 * 1000)
+        }
         _ => from,
     };
     let ceiling = u128::from(max_bandwidth) * ((cur.at_ms - from).max(1000) as u128) / 1000;
@@ -141,12 +156,12 @@ fn reset_reason(prev: &Counters, cur: &Counters) -> Option<ResetReason> {
     if !prev.running {
         return Some(ResetReason::WasStopped);
     }
-    if cur.netin < prev.netin || cur.netout < prev.netout {
-        return Some(ResetReason::CounterDecreased);
-    }
     let elapsed = u64::try_from(cur.at_ms - prev.at_ms).unwrap_or(0) / 1000;
     if cur.uptime + UPTIME_TOLERANCE_SECS < prev.uptime + elapsed {
         return Some(ResetReason::UptimeDecreased);
+    }
+    if cur.netin < prev.netin || cur.netout < prev.netout {
+        return Some(ResetReason::DeviceRecreated);
     }
     None
 }
@@ -180,10 +195,10 @@ mod tests {
                 (4_000, 100),
             ),
             (
-                "counter down",
+                "nic re-created",
                 c("pve1", true, 1060, 3_000, 900, 160),
-                Outcome::Reset(ResetReason::CounterDecreased),
-                (3_000, 900),
+                Outcome::Reset(ResetReason::DeviceRecreated),
+                (0, 100),
             ),
             (
                 "uptime short",
@@ -265,6 +280,11 @@ mod tests {
             let d = delta(Some(&prev), &cur, u64::MAX / 2);
             // Never negative (u64), never more than the current counters hold.
             prop_assert!(d.rx <= cur.netin && d.tx <= cur.netout);
+            // Only a new process may count more than the growth.
+            if !matches!(d.outcome, Outcome::Reset(r) if r != ResetReason::DeviceRecreated) {
+                prop_assert!(d.rx <= cur.netin.saturating_sub(prev.netin));
+                prop_assert!(d.tx <= cur.netout.saturating_sub(prev.netout));
+            }
             // A continued delta is exactly the difference.
             if d.outcome == Outcome::Continued {
                 prop_assert_eq!((d.rx, d.tx), (cur.netin - prev.netin, cur.netout - prev.netout));
