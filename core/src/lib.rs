@@ -5,9 +5,11 @@
 //! - [`guest`]: guest identity and type;
 //! - [`secret`]: secrets that never print;
 //! - [`rules`]: traffic rules (limit, direction, action, guest selection);
-//! - [`period`]: calendar periods (hour, day, ISO week, month with a reset day) in any zone.
+//! - [`period`]: calendar periods (hour, day, ISO week, month with a reset day) in any zone;
+//! - [`pve`]: the PVE API client (TLS trust, token auth, errors; one module per PVE resource).
 pub mod accounting;
 pub mod guest;
 pub mod period;
+pub mod pve;
 pub mod rules;
 pub mod secret;

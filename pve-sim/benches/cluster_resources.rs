@@ -138,26 +138,10 @@ async fn main() {
         ));
     }
     println!("{table}");
-    update_benchmarks_md(
+    bench_record::write_section(
+        env!("CARGO_MANIFEST_DIR"),
         "pve-sim: /cluster/resources",
         "cargo bench -p pve-sim --bench cluster_resources",
         &table,
     );
-}
-
-/// Replaces (or appends) this benchmark's section of BENCHMARKS.md.
-fn update_benchmarks_md(title: &str, command: &str, body: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".to_string());
-    let begin = format!("<!-- begin: {title} -->");
-    let end = format!("<!-- end: {title} -->");
-    let section = format!(
-        "{begin}\n## {title}\n\nCommand: `{command}` (machine: {} cores).\n\n{body}{end}",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    let new = match (text.find(&begin), text.find(&end)) {
-        (Some(b), Some(e)) => format!("{}{section}{}", &text[..b], &text[e + end.len()..]),
-        _ => format!("{}\n{section}\n", text.trim_end()),
-    };
-    std::fs::write(&path, new).expect("BENCHMARKS.md is writable");
 }
