@@ -1,15 +1,23 @@
 //! `pve_traffic`: the library behind `pve-traffic-exporter` and `pve-traffic-enforcer`.
 //!
 //! One concept per module, each unaware of the binaries:
+//! - [`config`]: the config file (YAML, or the original tool's JSON), validated;
+//! - [`exporter`]: poll → account → commit → snapshot → `/metrics`;
 //! - [`accounting`]: reset-safe deltas between two polls of a guest's counters;
 //! - [`guest`]: guest identity and type;
 //! - [`secret`]: secrets that never print;
 //! - [`rules`]: traffic rules (limit, direction, action, guest selection);
 //! - [`period`]: calendar periods (hour, day, ISO week, month with a reset day) in any zone;
-//! - [`pve`]: the PVE API client (TLS trust, token auth, errors; one module per PVE resource).
+//! - [`pve`]: the PVE API client (TLS trust, token auth, errors; one module per PVE resource);
+//! - [`store`]: durable accounting state behind the [`store::Store`] trait (SQLite today);
+//! - [`units`]: byte sizes and bandwidths as people write them.
 pub mod accounting;
+pub mod config;
+pub mod exporter;
 pub mod guest;
 pub mod period;
 pub mod pve;
 pub mod rules;
 pub mod secret;
+pub mod store;
+pub mod units;

@@ -1,0 +1,61 @@
+//! Per-guest identity, state and accounted lifetime traffic.
+
+use super::encode::{Encoder, Kind};
+use super::{name, PerItem};
+use crate::exporter::snapshot::{GuestSnapshot, Snapshot};
+
+/// `guest_info`, `guest_running`, receive/transmit totals and counter resets.
+pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
+    let ids: Vec<String> = s.guests.iter().map(|g| g.guest_type.id(g.vmid)).collect();
+    enc.family(
+        &name("guest_info"),
+        "Guest metadata; always 1.",
+        Kind::Gauge,
+    );
+    for (g, id) in s.guests.iter().zip(&ids) {
+        enc.sample(
+            &[
+                ("id", id),
+                ("name", &g.name),
+                ("node", &g.node),
+                ("guest_type", g.guest_type.as_str()),
+                ("tags", &g.tags),
+                ("template", if g.template { "1" } else { "0" }),
+            ],
+            1.0,
+        );
+    }
+    enc.family(
+        &name("guest_running"),
+        "Whether the guest runs (1) or not (0).",
+        Kind::Gauge,
+    );
+    for (g, id) in s.guests.iter().zip(&ids) {
+        enc.sample(&[("id", id)], if g.running { 1.0 } else { 0.0 });
+    }
+    let totals: [PerItem<GuestSnapshot>; 3] = [
+        PerItem {
+            suffix: "receive_bytes_total",
+            help: "Bytes sent to the guest (download), accounted across counter resets and restarts.",
+            value: |g| g.rx_total as f64,
+        },
+        PerItem {
+            suffix: "transmit_bytes_total",
+            help: "Bytes sent by the guest (upload), accounted across counter resets and restarts.",
+            value: |g| g.tx_total as f64,
+        },
+        // DESIGN §6 named this `counter_resets_total`; promtool's lint rejects a type name
+        // inside a metric name, and the issue requires `promtool check metrics` to pass.
+        PerItem {
+            suffix: "guest_resets_total",
+            help: "Times the guest's PVE traffic counters started over (restart, migration, re-created NIC).",
+            value: |g| g.resets as f64,
+        },
+    ];
+    for f in totals {
+        enc.family(&name(f.suffix), f.help, Kind::Counter);
+        for (g, id) in s.guests.iter().zip(&ids) {
+            enc.sample(&[("id", id)], (f.value)(g));
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The exporter: poll PVE → account → commit → snapshot → `/metrics` (DESIGN §2).
+//!
+//! - `cycle`: one poll's accounting into a store write;
+//! - `snapshot`: what `/metrics` shows; `metrics`: rendering it, one collector per file;
+//! - `http`: the HTTP endpoints.
+//!
+//! [`Exporter`] is the poller with its state; [`run`] is the daemon around it (a ticker, the
+//! HTTP server, shutdown). Tests drive an `Exporter` directly, choosing "now" for each cycle.
+
+pub mod cycle;
+pub mod http;
+pub mod metrics;
+pub mod snapshot;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::{Future, IntoFuture};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::period::PeriodSpec;
+use crate::pve::{Client, ClientOptions, PveError};
+use crate::store::{SqliteStore, Store, StoreError};
+use cycle::{ts, CycleReport, Ledger, Selection};
+use http::SharedSnapshot;
+use snapshot::{GuestSnapshot, QuotaSnapshot, Snapshot};
+
+/// Why the exporter stopped or a cycle failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExporterError {
+    /// The database could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// PVE could not be polled.
+    #[error(transparent)]
+    Pve(#[from] PveError),
+    /// The metrics listener could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source}; check exporter.listen (is another exporter running?)"
+    )]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl ExporterError {
+    /// The `reason` label of `pve_traffic_poll_errors_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ExporterError::Store(_) => "store",
+            ExporterError::Pve(e) => e.reason_label(),
+            ExporterError::Listen { .. } => "listen",
+        }
+    }
+}
+
+/// The calendar periods of the `period` gauges, in [`snapshot::PERIODS`] order.
+fn calendar_specs() -> [PeriodSpec; 4] {
+    [
+        PeriodSpec::hour(),
+        PeriodSpec::day(),
+        PeriodSpec::week(),
+        PeriodSpec::month(1),
+    ]
+}
+
+/// Every period the ledger accumulates: the calendar periods and each rule's.
+fn period_specs(config: &Config) -> Vec<PeriodSpec> {
+    let mut specs: Vec<PeriodSpec> = calendar_specs().to_vec();
+    for rule in &config.rules {
+        if !specs.contains(&rule.period) {
+            specs.push(rule.period);
+        }
+    }
+    specs
+}
+
+/// The poller and everything it keeps between cycles.
+pub struct Exporter {
+    config: Config,
+    client: Client,
+    store: SqliteStore,
+    ledger: Ledger,
+    selection: Selection,
+    shared: SharedSnapshot,
+    poll_errors: BTreeMap<String, u64>,
+    /// VMIDs seen in the last successful poll (the guests `/metrics` shows).
+    present: BTreeSet<u32>,
+}
+
+impl Exporter {
+    /// Opens the store, restores the accountant's state from it and prepares the client.
+    pub fn open(config: &Config) -> Result<Exporter, ExporterError> {
+        let store = SqliteStore::open(std::path::Path::new(&config.storage.dsn))?;
+        let client = Client::new(client_options(config))?;
+        let ledger = Ledger::new(
+            store.load_state()?,
+            period_specs(config),
+            config.monitor.timezone.clone(),
+            config.monitor.max_bandwidth,
+        );
+        let selection = Selection {
+            guest_types: config.monitor.guest_types.clone(),
+            include_templates: config.monitor.include_templates,
+            node: config.pve.node.clone(),
+        };
+        Ok(Exporter {
+            config: config.clone(),
+            client,
+            store,
+            ledger,
+            selection,
+            shared: Arc::new(RwLock::new(Arc::new(Snapshot::default()))),
+            poll_errors: BTreeMap::new(),
+            present: BTreeSet::new(),
+        })
+    }
+
+    /// The snapshot handle the HTTP server reads.
+    pub fn shared(&self) -> SharedSnapshot {
+        self.shared.clone()
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        http::current(&self.shared)
+    }
+
+    /// One cycle at `now_ms`: one `GET /cluster/resources?type=vm`, accounting, one
+    /// transaction, a new snapshot. On failure the last good guest data stays on show with
+    /// `up` = 0 and the error counted.
+    pub async fn poll_once(&mut self, now_ms: i64) -> Result<CycleReport, ExporterError> {
+        let started = Instant::now();
+        let result = match self.cycle(now_ms).await {
+            Ok(report) => self.build_snapshot(now_ms).map(|snap| (report, snap)),
+            Err(e) => Err(e),
+        };
+        let (result, mut snap) = match result {
+            Ok((report, snap)) => (Ok(report), snap),
+            Err(e) => {
+                *self.poll_errors.entry(e.reason().to_string()).or_default() += 1;
+                let mut snap = (*self.snapshot()).clone();
+                snap.up = false;
+                (Err(e), snap)
+            }
+        };
+        snap.poll_duration = started.elapsed().as_secs_f64();
+        snap.poll_errors = self.poll_errors.clone();
+        self.publish(snap);
+        result
+    }
+
+    async fn cycle(&mut self, now_ms: i64) -> Result<CycleReport, ExporterError> {
+        let polled = self.client.cluster_guests().await?;
+        let (write, report) = self.ledger.account(&polled, &self.selection, now_ms);
+        if let Err(e) = self.store.commit_cycle(&write) {
+            // The ledger already moved on; go back to what the database holds.
+            self.reload()?;
+            return Err(e.into());
+        }
+        self.present = write.guests.iter().map(|g| g.info.vmid).collect();
+        Ok(report)
+    }
+
+    fn reload(&mut self) -> Result<(), ExporterError> {
+        let state = self.store.load_state()?;
+        self.ledger = Ledger::new(
+            state,
+            period_specs(&self.config),
+            self.config.monitor.timezone.clone(),
+            self.config.monitor.max_bandwidth,
+        );
+        Ok(())
+    }
+
+    fn publish(&self, snap: Snapshot) {
+        *self
+            .shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(snap);
+    }
+
+    /// Builds the snapshot after a successful cycle: period usage comes from the store's
+    /// accumulators (a cost independent of how many polls the period holds).
+    fn build_snapshot(&self, now_ms: i64) -> Result<Snapshot, ExporterError> {
+        let now = ts(now_ms);
+        let tz = self.ledger.tz();
+        let mut usage: HashMap<(String, i64), HashMap<u32, (u64, u64)>> = HashMap::new();
+        let mut usage_of = |spec: PeriodSpec| -> Result<(i64, i64, String), StoreError> {
+            let w = spec.window_at(now, tz);
+            let key = (spec.key(), w.start.as_millisecond());
+            if !usage.contains_key(&key) {
+                let rows = self.store.period_usage(&key.0, key.1)?;
+                usage.insert(key.clone(), rows);
+            }
+            Ok((key.1, w.end.as_second(), key.0))
+        };
+        let calendar: Vec<(i64, i64, String)> = calendar_specs()
+            .into_iter()
+            .map(&mut usage_of)
+            .collect::<Result<_, _>>()?;
+        let rules: Vec<(i64, i64, String)> = self
+            .config
+            .rules
+            .iter()
+            .map(|r| usage_of(r.period))
+            .collect::<Result<_, _>>()?;
+        let get = |start: i64, key: &str, vmid: u32| {
+            usage
+                .get(&(key.to_string(), start))
+                .and_then(|m| m.get(&vmid))
+                .copied()
+                .unwrap_or((0, 0))
+        };
+        let mut snap = Snapshot {
+            up: true,
+            last_poll_ms: Some(now_ms),
+            poll_errors: self.poll_errors.clone(),
+            discarded: self.ledger.discarded.clone(),
+            ..Snapshot::default()
+        };
+        for vmid in &self.present {
+            let t = &self.ledger.guests[vmid];
+            let mut periods = [(0, 0); 4];
+            for (i, (start, _, key)) in calendar.iter().enumerate() {
+                periods[i] = get(*start, key, *vmid);
+            }
+            snap.guests.push(GuestSnapshot {
+                vmid: *vmid,
+                guest_type: t.info.guest_type,
+                name: t.info.name.clone(),
+                node: t.info.node.clone(),
+                tags: t.info.tags.join(";"),
+                template: t.info.template,
+                running: t.info.running,
+                rx_total: t.totals.rx,
+                tx_total: t.totals.tx,
+                resets: t.totals.resets,
+                periods,
+            });
+            for (rule, (start, end, key)) in self.config.rules.iter().zip(&rules) {
+                if !rule.applies_to(*vmid, &t.info.tags) {
+                    continue;
+                }
+                let (rx, tx) = get(*start, key, *vmid);
+                snap.quotas.push(QuotaSnapshot {
+                    vmid: *vmid,
+                    guest_type: t.info.guest_type,
+                    rule: rule.name.clone(),
+                    limit: rule.limit_bytes,
+                    used: rule.used(rx, tx),
+                    period_end: *end,
+                });
+            }
+        }
+        Ok(snap)
+    }
+
+    /// Drops history detail older than `monitor.data_retention_days`.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<u64, ExporterError> {
+        Ok(self
+            .store
+            .apply_retention(now_ms, self.config.monitor.data_retention_days)?)
+    }
+}
+
+/// The PVE client's options from the config.
+pub fn client_options(config: &Config) -> ClientOptions {
+    ClientOptions {
+        url: config.pve.url.clone(),
+        token_id: config.pve.token_id.clone(),
+        token_secret: config.pve.token_secret.clone(),
+        ca_file: config.pve.tls.ca_file.clone(),
+        fingerprint: config.pve.tls.fingerprint,
+        insecure: config.pve.tls.insecure,
+        timeout: config.pve.timeout,
+        retries: 2,
+    }
+}
+
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs the exporter until `shutdown` resolves: binds `exporter.listen`, polls every
+/// `monitor.interval`, serves `/metrics`. A failed poll is logged and counted; the loop goes
+/// on. The cycle in progress when `shutdown` fires completes first (its commit is atomic
+/// either way).
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ExporterError> {
+    let mut exporter = Exporter::open(&config)?;
+    let addr = config.exporter.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ExporterError::Listen { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ExporterError::Listen { addr, source })?;
+    tracing::info!(%bound, pve = %config.pve.url, interval_s = config.monitor.interval.as_secs(), "exporter started; metrics on /metrics");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        axum::serve(listener, http::router(exporter.shared()))
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .into_future(),
+    );
+    let mut ticker = tokio::time::interval(config.monitor.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_retention: Option<Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = &mut shutdown => break,
+        }
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        match exporter.poll_once(now_ms).await {
+            Ok(r) => tracing::info!(
+                guests = r.guests,
+                resets = r.resets,
+                discarded = r.discarded,
+                unknown = r.unknown,
+                "poll cycle committed"
+            ),
+            Err(e) => {
+                tracing::warn!(reason = e.reason(), error = %e, "poll cycle failed; keeping the last good data")
+            }
+        }
+        if last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
+            match exporter.apply_retention(now_ms) {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "retention dropped old history detail"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
+            }
+            last_retention = Some(Instant::now());
+        }
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    Ok(())
+}

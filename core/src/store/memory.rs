@@ -1,0 +1,184 @@
+//! A [`Store`] in plain Rust collections, for tests.
+//!
+//! Why it exists: code above the store (accountant loop, enforcer, exporter snapshot) gets a
+//! fast, file-free store in its unit tests; and it is the reference model the SQLite store is
+//! property-tested against, written the obvious way so that it is easy to believe. It follows
+//! the same rules as [`SqliteStore`](super::SqliteStore): zero parts are not stored, retention
+//! drops 5-minute detail of hours that ended `keep_days` before "now" and keeps hour totals, a
+//! late write to an already trimmed hour keeps only its totals. Nothing is persisted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::detail::HourDetail;
+use super::{
+    hour_start, CycleWrite, GuestTotals, Store, StoreError, StoredState, BUCKET_MS, HOUR_MS,
+    MAX_STORED,
+};
+
+/// An in-memory [`Store`]; clones are independent copies.
+#[derive(Clone, Debug, Default)]
+pub struct MemStore {
+    state: StoredState,
+    /// `(vmid, hour start) -> (rx, tx, detail)`; detail `None` once retention dropped it.
+    hours: BTreeMap<(u32, i64), (u64, u64, Option<HourDetail>)>,
+    /// `(period key, window start) -> vmid -> (rx, tx)`.
+    periods: HashMap<(String, i64), HashMap<u32, (u64, u64)>>,
+    /// Hours starting before this have no detail (retention watermark).
+    detail_dropped_before_ms: Option<i64>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+}
+
+fn add(a: u64, b: u64, what: impl FnOnce() -> String) -> Result<u64, StoreError> {
+    a.checked_add(b)
+        .filter(|&v| v <= MAX_STORED)
+        .ok_or_else(|| StoreError::InvalidWrite(format!("{} would exceed {MAX_STORED}", what())))
+}
+
+impl Store for MemStore {
+    fn load_state(&self) -> Result<StoredState, StoreError> {
+        Ok(self.state.clone())
+    }
+
+    fn commit_cycle(&mut self, cycle: &CycleWrite) -> Result<(), StoreError> {
+        cycle.validate()?;
+        // All or nothing: work on a copy, keep it only if everything succeeded.
+        let mut next = self.clone();
+        let detail_from = next.detail_dropped_before_ms.unwrap_or(i64::MIN);
+        for g in &cycle.guests {
+            let vmid = g.info.vmid;
+            let entry = next
+                .state
+                .guests
+                .entry(vmid)
+                .or_insert_with(|| (g.info.clone(), None, GuestTotals::default()));
+            entry.0 = g.info.clone();
+            entry.1 = Some(g.counters.clone());
+            let t = &mut entry.2;
+            t.rx = add(t.rx, g.rx, || format!("vmid {vmid} rx total"))?;
+            t.tx = add(t.tx, g.tx, || format!("vmid {vmid} tx total"))?;
+            t.resets = add(t.resets, u64::from(g.reset), || {
+                format!("vmid {vmid} resets")
+            })?;
+
+            for &(start, rx, tx) in g.buckets.iter().filter(|b| b.1 != 0 || b.2 != 0) {
+                let h = hour_start(start);
+                let row = next
+                    .hours
+                    .entry((vmid, h))
+                    .or_insert_with(|| (0, 0, (h >= detail_from).then(HourDetail::default)));
+                row.0 = add(row.0, rx, || format!("vmid {vmid} hour {h} rx"))?;
+                row.1 = add(row.1, tx, || format!("vmid {vmid} hour {h} tx"))?;
+                if let Some(d) = &mut row.2 {
+                    let k = ((start - h) / BUCKET_MS) as usize;
+                    d.rx[k] += rx; // bounded by the hour total just checked
+                    d.tx[k] += tx;
+                }
+            }
+            for (key, start, rx, tx) in g.periods.iter().filter(|p| p.2 != 0 || p.3 != 0) {
+                let e = next
+                    .periods
+                    .entry((key.clone(), *start))
+                    .or_default()
+                    .entry(vmid)
+                    .or_default();
+                e.0 = add(e.0, *rx, || format!("vmid {vmid} period {key:?} rx"))?;
+                e.1 = add(e.1, *tx, || format!("vmid {vmid} period {key:?} tx"))?;
+            }
+        }
+        for (reason, n) in cycle.discarded.iter().filter(|d| d.1 != 0) {
+            let c = next.state.discarded.entry(reason.clone()).or_default();
+            *c = add(*c, *n, || format!("discarded {reason:?}"))?;
+        }
+        next.state.last_cycle_ms = Some(cycle.at_ms);
+        *self = next;
+        Ok(())
+    }
+
+    fn period_usage(
+        &self,
+        period_key: &str,
+        window_start_ms: i64,
+    ) -> Result<HashMap<u32, (u64, u64)>, StoreError> {
+        Ok(self
+            .periods
+            .get(&(period_key.to_owned(), window_start_ms))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn series(
+        &self,
+        vmid: u32,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+        let mut out = Vec::new();
+        if from_ms >= to_ms {
+            return Ok(out);
+        }
+        for (&(_, h), (_, _, d)) in self.hours.range((vmid, hour_start(from_ms))..(vmid, to_ms)) {
+            let Some(d) = d else { continue };
+            for k in 0..d.rx.len() {
+                let start = h + k as i64 * BUCKET_MS;
+                if (d.rx[k] != 0 || d.tx[k] != 0) && (from_ms..to_ms).contains(&start) {
+                    out.push((start, d.rx[k], d.tx[k]));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn hourly(
+        &self,
+        vmid: u32,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+        if from_ms >= to_ms {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .hours
+            .range((vmid, from_ms)..(vmid, to_ms))
+            .filter(|(_, r)| r.0 != 0 || r.1 != 0)
+            .map(|(&(_, h), r)| (h, r.0, r.1))
+            .collect())
+    }
+
+    fn apply_retention(&mut self, now_ms: i64, keep_days: u32) -> Result<u64, StoreError> {
+        let cutoff = now_ms.saturating_sub(i64::from(keep_days).saturating_mul(24 * HOUR_MS));
+        let before = hour_start(cutoff);
+        if self.detail_dropped_before_ms.is_some_and(|w| before <= w) {
+            return Ok(0);
+        }
+        let mut dropped = 0;
+        for (&(_, h), row) in &mut self.hours {
+            if h < before && row.2.take().is_some() {
+                dropped += 1;
+            }
+        }
+        self.detail_dropped_before_ms = Some(before);
+        Ok(dropped)
+    }
+
+    fn last_cycle_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.state.last_cycle_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil;
+    use super::*;
+
+    #[test]
+    fn conformance() {
+        testutil::conformance(MemStore::new);
+    }
+}

@@ -1,0 +1,171 @@
+//! Versioned schema migrations for the SQLite store.
+//!
+//! Why versioned and not `CREATE TABLE IF NOT EXISTS`: a schema change must be applied exactly
+//! once, in order, atomically, and a binary must refuse a database written by a newer one
+//! instead of misreading it. The version lives in SQLite's `PRAGMA user_version` (a header
+//! field, no table needed); migration `i` of [`MIGRATIONS`] takes the database from version
+//! `i` to `i + 1` in one transaction together with the version bump, so a crash mid-migration
+//! leaves the previous version intact. Migrations are append-only: never edit a released one.
+//!
+//! Portability: the DDL uses types and constraints PostgreSQL and MariaDB also have
+//! (`INTEGER`/`BIGINT`, `TEXT`, composite primary keys, `ON CONFLICT` upserts in the store).
+//! SQLite-only parts, to translate for another engine: `WITHOUT ROWID` (PostgreSQL: a plain
+//! table, or a clustered index; MariaDB/InnoDB: clustered on the primary key already),
+//! `BLOB` (PostgreSQL `BYTEA`), 0/1 integers for booleans, and `user_version` (elsewhere a
+//! one-row `schema_version` table).
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// The schema, one step per entry: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
+///
+/// Version 1:
+/// - `guests`: one row per VMID: description, reset-free totals, last raw counters (NULL
+///   until the first counters are stored).
+/// - `hourly`: one row per guest-hour: the hour's totals and, until retention drops it, the
+///   encoded 5-minute detail (`store::detail`). Keyed (vmid, hour_ms) so a guest's series is
+///   one range scan; `WITHOUT ROWID` stores the row in the primary-key B-tree itself (no
+///   second index, about half the size).
+/// - `period_usage`: accumulators per (period key, window start, vmid), so the usage of all
+///   guests in a window is one prefix scan of the primary key.
+/// - `discarded`: discarded deltas by reason. `meta`: small named integers (last cycle time).
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: initial schema
+    "CREATE TABLE guests (
+        vmid        INTEGER PRIMARY KEY,
+        guest_type  TEXT    NOT NULL,
+        name        TEXT    NOT NULL,
+        node        TEXT    NOT NULL,
+        tags        TEXT    NOT NULL,
+        template    INTEGER NOT NULL,
+        running     INTEGER NOT NULL,
+        rx_total    INTEGER NOT NULL,
+        tx_total    INTEGER NOT NULL,
+        resets      INTEGER NOT NULL,
+        raw_node    TEXT,
+        raw_running INTEGER,
+        raw_uptime  INTEGER,
+        raw_netin   INTEGER,
+        raw_netout  INTEGER,
+        raw_at_ms   INTEGER
+    );
+    CREATE TABLE hourly (
+        vmid    INTEGER NOT NULL REFERENCES guests (vmid),
+        hour_ms INTEGER NOT NULL,
+        rx      INTEGER NOT NULL,
+        tx      INTEGER NOT NULL,
+        detail  BLOB,
+        PRIMARY KEY (vmid, hour_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE period_usage (
+        period_key      TEXT    NOT NULL,
+        window_start_ms INTEGER NOT NULL,
+        vmid            INTEGER NOT NULL REFERENCES guests (vmid),
+        rx              INTEGER NOT NULL,
+        tx              INTEGER NOT NULL,
+        PRIMARY KEY (period_key, window_start_ms, vmid)
+    ) WITHOUT ROWID;
+    CREATE TABLE discarded (
+        reason TEXT    PRIMARY KEY,
+        count  INTEGER NOT NULL
+    );
+    CREATE TABLE meta (
+        key   TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    );",
+];
+
+/// The schema version this build reads and writes.
+pub(crate) const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The database's schema version (0 for a new, empty database).
+pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
+    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("PRAGMA user_version is {v}")))
+}
+
+/// Brings the database to [`VERSION`]; returns the versions it applied (empty if it was
+/// current). Refuses a newer database before touching it.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<Vec<u32>, StoreError> {
+    let found = version(conn)?;
+    if found > VERSION {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: VERSION,
+        });
+    }
+    let mut applied = Vec::new();
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let target = i as u32 + 1;
+        let step = |conn: &mut Connection| -> rusqlite::Result<()> {
+            // IMMEDIATE: two processes starting at once serialise here; the loser then sees
+            // the new version below and skips the step.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if now >= i64::from(target) {
+                return Ok(());
+            }
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", target)?;
+            tx.commit()
+        };
+        step(conn).map_err(|source| StoreError::Migrate {
+            version: target,
+            source,
+        })?;
+        tracing::info!(version = target, "database schema migrated");
+        applied.push(target);
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_database_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            (1..=VERSION).collect::<Vec<_>>()
+        );
+        assert_eq!(version(&conn).unwrap(), VERSION);
+        // A second run applies nothing (running migration 1 again would fail: the tables exist).
+        assert_eq!(migrate(&mut conn).unwrap(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn refuses_a_newer_database_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        let e = migrate(&mut conn).unwrap_err();
+        assert!(
+            matches!(e, StoreError::NewerSchema { found, supported } if found == VERSION + 1 && supported == VERSION),
+            "{e}"
+        );
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn a_failed_migration_keeps_the_old_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE meta (x INTEGER)").unwrap();
+        let e = migrate(&mut conn).unwrap_err();
+        assert!(matches!(e, StoreError::Migrate { version: 1, .. }), "{e}");
+        assert_eq!(version(&conn).unwrap(), 0);
+        let hourly: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'hourly'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(hourly, 0, "the half-applied step was rolled back");
+    }
+}

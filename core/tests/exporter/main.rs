@@ -1,0 +1,13 @@
+//! End-to-end tests of the exporter against pve-sim over HTTPS with a pinned fingerprint.
+//!
+//! - `util`: the harness (simulator, config, polling at simulated time, `/metrics` parsing).
+//! - `accounting`: totals exact against `/sim/truth` through reboots, stops, migrations,
+//!   re-created NICs, restarts of the exporter, outages and broken answers.
+//! - `periods`: calendar period gauges and quota usage across hour/day/month boundaries in
+//!   UTC, Asia/Kathmandu and Europe/Berlin (DST), and `reset_day: 31` in February.
+//! - `metrics`: the exposition formats, and `promtool check metrics`.
+
+mod accounting;
+mod metrics;
+mod periods;
+mod util;
