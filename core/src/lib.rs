@@ -2,6 +2,7 @@
 //!
 //! One concept per module, each unaware of the binaries:
 //! - [`config`]: the config file (YAML, or the original tool's JSON), validated;
+//! - [`enforcer`]: quota rules → desired state → PVE writes (a reconciler);
 //! - [`exporter`]: poll → account → commit → snapshot → `/metrics`;
 //! - [`accounting`]: reset-safe deltas between two polls of a guest's counters;
 //! - [`guest`]: guest identity and type;
@@ -13,6 +14,7 @@
 //! - [`units`]: byte sizes and bandwidths as people write them.
 pub mod accounting;
 pub mod config;
+pub mod enforcer;
 pub mod exporter;
 pub mod guest;
 pub mod period;

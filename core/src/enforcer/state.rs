@@ -1,0 +1,177 @@
+//! What the enforcer remembers, and why it must: the state that makes it safe to restart.
+//!
+//! The enforcer changes paying customers' guests. Whatever it changed it must be able to undo
+//! exactly, even after a crash, and it must never apply or lift a penalty twice because it
+//! restarted. So, per guest, it persists what it put in place, the values it found before its
+//! first change (the "originals"), and, per NIC key, what it set, so that at the period's end
+//! it restores its own changes and leaves an operator's later changes alone. The record is
+//! written *before* the PVE write (an intent) and marked applied after it: a SIGKILL between
+//! the two leaves an intent whose originals are already safe.
+
+use std::collections::BTreeMap;
+
+use crate::rules::Action;
+
+/// The state the enforcer wants a guest in: the strongest applicable action wins (DESIGN §7:
+/// stop > shutdown > disconnect > rate limit (lowest rate) > notify).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Desired {
+    /// No rule over its limit: as the operator left it.
+    Normal,
+    /// Over a notify-only rule: reported, nothing changed.
+    Notify,
+    /// `rate=mb` (MB/s) on every NIC, unless an operator's rate is already lower.
+    RateLimit {
+        /// MB/s, PVE's `rate` unit.
+        mb: f64,
+    },
+    /// `link_down=1` on every NIC.
+    Disconnect,
+    /// Powered off by ACPI shutdown, falling back to stop after `shutdown_timeout`.
+    Shutdown,
+    /// Powered off hard.
+    Stop,
+}
+
+impl Desired {
+    /// The strength order used to pick the strongest of several actions.
+    pub fn strength(&self) -> u8 {
+        match self {
+            Desired::Normal => 0,
+            Desired::Notify => 1,
+            Desired::RateLimit { .. } => 2,
+            Desired::Disconnect => 3,
+            Desired::Shutdown => 4,
+            Desired::Stop => 5,
+        }
+    }
+
+    /// The metric label / log word: `normal`, `notify`, `rate_limit`, `disconnect`,
+    /// `shutdown`, `stop`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Desired::Normal => "normal",
+            Desired::Notify => "notify",
+            Desired::RateLimit { .. } => "rate_limit",
+            Desired::Disconnect => "disconnect",
+            Desired::Shutdown => "shutdown",
+            Desired::Stop => "stop",
+        }
+    }
+
+    /// Whether the guest must be powered off.
+    pub fn powers_off(&self) -> bool {
+        matches!(self, Desired::Shutdown | Desired::Stop)
+    }
+
+    /// The desired state a rule's action asks for.
+    pub fn from_action(action: Action, rate_mb: Option<f64>) -> Desired {
+        match action {
+            Action::Notify => Desired::Notify,
+            Action::RateLimit => Desired::RateLimit {
+                mb: rate_mb.unwrap_or(1.0),
+            },
+            Action::Disconnect => Desired::Disconnect,
+            Action::Shutdown => Desired::Shutdown,
+            Action::Stop => Desired::Stop,
+        }
+    }
+}
+
+/// One NIC key the enforcer may change: its value before the enforcer's first change, and the
+/// value the enforcer last wrote. `None` = the key was absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyChange {
+    /// Value before enforcement (restored at the end, if the key still holds `set`).
+    pub original: Option<String>,
+    /// Value the enforcer wrote; `None` while it has not written this key.
+    pub set: Option<Option<String>>,
+}
+
+/// The `rate` and `link_down` keys of one `netN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NicChange {
+    /// `rate`.
+    pub rate: KeyChange,
+    /// `link_down`.
+    pub link_down: KeyChange,
+}
+
+/// Where a guest's enforcement stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Recorded before the PVE write; the write may or may not have happened.
+    Intent,
+    /// The PVE write succeeded (or the guest was found already in the desired state).
+    Applied,
+}
+
+/// A shutdown the enforcer started and is waiting for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingShutdown {
+    /// The task's UPID.
+    pub upid: String,
+    /// Node the task runs on.
+    pub node: String,
+    /// When to give up and stop the guest, epoch ms.
+    pub deadline_ms: i64,
+}
+
+/// Everything the enforcer has changed on one guest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuestEnforcement {
+    /// The guest.
+    pub vmid: u32,
+    /// What the enforcer put (or is putting) in place.
+    pub applied: Desired,
+    /// Intent or applied.
+    pub stage: Stage,
+    /// Rules over their limit, with the end of their current period (epoch ms).
+    pub reasons: BTreeMap<String, i64>,
+    /// Since when the guest is enforced, epoch ms.
+    pub since_ms: i64,
+    /// Per `netN`, what the enforcer changed.
+    pub nics: BTreeMap<String, NicChange>,
+    /// Whether the guest ran before the enforcer powered it off (`None`: not powered off by
+    /// the enforcer). A guest that ran is started again at the end.
+    pub was_running: Option<bool>,
+    /// A shutdown in progress.
+    pub pending_shutdown: Option<PendingShutdown>,
+}
+
+/// An operator lifted a rule's penalty for a guest until the period ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    /// The guest.
+    pub vmid: u32,
+    /// The rule (`None`: every rule).
+    pub rule: Option<String>,
+    /// The release lasts until this time (the end of the period it was given in), epoch ms.
+    pub until_ms: i64,
+    /// When it was given, epoch ms.
+    pub at_ms: i64,
+}
+
+/// One line of the action log: who did what to which guest, why, and how it went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRecord {
+    /// When, epoch ms.
+    pub at_ms: i64,
+    /// The guest.
+    pub vmid: u32,
+    /// The rule that caused it (`None` for restores and releases spanning rules).
+    pub rule: Option<String>,
+    /// What was done: `rate_limit`, `disconnect`, `shutdown`, `stop`, `start`, `restore`,
+    /// `notify`, `release`.
+    pub action: String,
+    /// Bytes used in the rule's period when it was decided.
+    pub used: Option<u64>,
+    /// The rule's limit.
+    pub limit: Option<u64>,
+    /// `ok`, `failed`, `dry_run`.
+    pub result: String,
+    /// Details: PVE's error text, the UPID, what was written.
+    pub detail: String,
+    /// Who: `enforcer` or `operator` (release).
+    pub actor: String,
+}
