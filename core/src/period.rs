@@ -349,32 +349,66 @@ pub fn split_by_windows(
     spec: PeriodSpec,
     tz: &TimeZone,
 ) -> Vec<(Window, u64, u64)> {
-    if from >= to {
-        return vec![(spec.window_at(to, tz), rx, tx)];
-    }
-    let from_ns = from.as_nanosecond();
-    let to_ns = to.as_nanosecond();
-    let mut windows = Vec::new();
-    let mut cumulative = Vec::new();
-    let mut w = spec.window_at(from, tz);
-    loop {
-        windows.push(w);
-        let covered_to = w.end.min(to);
-        cumulative.push(nanos_between(from_ns, covered_to.as_nanosecond()));
-        if w.end >= to {
-            break;
+    Cover::new(from, to, spec, tz).split(rx, tx)
+}
+
+/// The windows of one period that an interval `[from, to)` touches, with how much of the
+/// interval falls into each: the time-only half of [`split_by_windows`]. A poll cycle's
+/// deltas mostly cover the same interval, so the exporter computes this once per interval
+/// and splits every guest's bytes with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cover {
+    windows: Vec<Window>,
+    /// Nanoseconds of the interval up to the end of each window.
+    cumulative: Vec<u128>,
+    /// Nanoseconds of the whole interval (0: a delta covering no time).
+    total: u128,
+}
+
+impl Cover {
+    /// The windows of `spec` in `tz` that `[from, to)` touches.
+    pub fn new(from: Timestamp, to: Timestamp, spec: PeriodSpec, tz: &TimeZone) -> Cover {
+        if from >= to {
+            return Cover {
+                windows: vec![spec.window_at(to, tz)],
+                cumulative: vec![0],
+                total: 0,
+            };
         }
-        w = w.next(spec, tz);
+        let from_ns = from.as_nanosecond();
+        let mut windows = Vec::new();
+        let mut cumulative = Vec::new();
+        let mut w = spec.window_at(from, tz);
+        loop {
+            windows.push(w);
+            let covered_to = w.end.min(to);
+            cumulative.push(nanos_between(from_ns, covered_to.as_nanosecond()));
+            if w.end >= to {
+                break;
+            }
+            w = w.next(spec, tz);
+        }
+        Cover {
+            windows,
+            cumulative,
+            total: nanos_between(from_ns, to.as_nanosecond()),
+        }
     }
-    let total = nanos_between(from_ns, to_ns);
-    let rx_parts = spread(rx, &cumulative, total);
-    let tx_parts = spread(tx, &cumulative, total);
-    windows
-        .into_iter()
-        .zip(rx_parts)
-        .zip(tx_parts)
-        .map(|((w, r), t)| (w, r, t))
-        .collect()
+
+    /// Splits `(rx, tx)` over the windows, exactly (see [`split_by_windows`]).
+    pub fn split(&self, rx: u64, tx: u64) -> Vec<(Window, u64, u64)> {
+        if self.total == 0 {
+            return vec![(self.windows[0], rx, tx)];
+        }
+        let rx_parts = spread(rx, &self.cumulative, self.total);
+        let tx_parts = spread(tx, &self.cumulative, self.total);
+        self.windows
+            .iter()
+            .zip(rx_parts)
+            .zip(tx_parts)
+            .map(|((w, r), t)| (*w, r, t))
+            .collect()
+    }
 }
 
 /// Spreads a delta covering `[from_ms, to_ms)` (Unix milliseconds) over fixed buckets of

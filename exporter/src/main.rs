@@ -65,7 +65,9 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: config::Config) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread does it all: a poll cycle and a scrape each take milliseconds, and a single
+    // thread keeps memory low (one allocator arena, no idle workers).
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("pve-traffic-exporter: cannot start the async runtime: {e}");

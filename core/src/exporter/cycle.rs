@@ -6,14 +6,14 @@
 //! calendar periods it covers (exactly, in proportion to time), and collects it all into one
 //! [`CycleWrite`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::accounting::{self, Counters, Outcome};
 use crate::guest::GuestType;
-use crate::period::{split_by_windows, split_even, PeriodSpec};
+use crate::period::{split_even, Cover, PeriodSpec};
 use crate::pve::GuestResource;
 pub use crate::store::BUCKET_MS;
 use crate::store::{CycleWrite, GuestInfo, GuestTotals, GuestWrite, RawCounters, StoredState};
@@ -57,6 +57,8 @@ pub struct Ledger {
     pub discarded: BTreeMap<String, u64>,
     /// Period keys to accumulate: the calendar periods plus every rule's period.
     specs: Vec<PeriodSpec>,
+    /// `specs[i].key()`, computed once.
+    keys: Vec<String>,
     tz: TimeZone,
     max_bandwidth: u64,
 }
@@ -94,6 +96,7 @@ impl Ledger {
         Ledger {
             guests,
             discarded: state.discarded,
+            keys: specs.iter().map(PeriodSpec::key).collect(),
             specs,
             tz,
             max_bandwidth,
@@ -120,6 +123,9 @@ impl Ledger {
         };
         let mut report = CycleReport::default();
         let mut discarded: BTreeMap<String, u64> = BTreeMap::new();
+        // Most guests' deltas cover the same interval (last poll to now): compute each
+        // interval's period windows once per cycle.
+        let mut covers: HashMap<(i64, i64), Vec<Cover>> = HashMap::new();
         for g in polled.iter().filter(|g| selection.wants(g)) {
             let (Some(uptime), Some(netin), Some(netout)) = (g.uptime, g.netin, g.netout) else {
                 report.unknown += 1;
@@ -173,7 +179,14 @@ impl Ledger {
             let (buckets, periods) = if d.rx == 0 && d.tx == 0 {
                 (Vec::new(), Vec::new())
             } else {
-                self.spread(d.rx, d.tx, d.from_ms, d.to_ms)
+                let covers = covers.entry((d.from_ms, d.to_ms)).or_insert_with(|| {
+                    let (from, to) = (ts(d.from_ms), ts(d.to_ms));
+                    self.specs
+                        .iter()
+                        .map(|s| Cover::new(from, to, *s, &self.tz))
+                        .collect()
+                });
+                self.spread(d.rx, d.tx, d.from_ms, d.to_ms, covers)
             };
             write.guests.push(GuestWrite {
                 info,
@@ -193,14 +206,13 @@ impl Ledger {
     }
 
     /// Spreads a delta over 5-minute buckets and over every tracked period's windows.
-    fn spread(&self, rx: u64, tx: u64, from_ms: i64, to_ms: i64) -> Spread {
+    fn spread(&self, rx: u64, tx: u64, from_ms: i64, to_ms: i64, covers: &[Cover]) -> Spread {
         let buckets = split_even(rx, tx, from_ms, to_ms, BUCKET_MS);
-        let (from, to) = (ts(from_ms), ts(to_ms));
         let mut periods = Vec::new();
-        for spec in &self.specs {
-            for (w, r, t) in split_by_windows(rx, tx, from, to, *spec, &self.tz) {
+        for (key, cover) in self.keys.iter().zip(covers) {
+            for (w, r, t) in cover.split(rx, tx) {
                 if r != 0 || t != 0 {
-                    periods.push((spec.key(), w.start.as_millisecond(), r, t));
+                    periods.push((key.clone(), w.start.as_millisecond(), r, t));
                 }
             }
         }

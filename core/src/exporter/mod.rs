@@ -228,8 +228,10 @@ impl Exporter {
             for (i, (start, _, key)) in calendar.iter().enumerate() {
                 periods[i] = get(*start, key, *vmid);
             }
+            let id = t.info.guest_type.id(*vmid);
             snap.guests.push(GuestSnapshot {
                 vmid: *vmid,
+                id: id.clone(),
                 guest_type: t.info.guest_type,
                 name: t.info.name.clone(),
                 node: t.info.node.clone(),
@@ -248,6 +250,7 @@ impl Exporter {
                 let (rx, tx) = get(*start, key, *vmid);
                 snap.quotas.push(QuotaSnapshot {
                     vmid: *vmid,
+                    id: id.clone(),
                     guest_type: t.info.guest_type,
                     rule: rule.name.clone(),
                     limit: rule.limit_bytes,

@@ -16,6 +16,8 @@ pub const PERIODS: [&str; 4] = ["hour", "day", "week", "month"];
 pub struct GuestSnapshot {
     /// VMID.
     pub vmid: u32,
+    /// Label `id`: `qemu/100`.
+    pub id: String,
     /// QEMU or LXC.
     pub guest_type: GuestType,
     /// Name.
@@ -43,6 +45,8 @@ pub struct GuestSnapshot {
 pub struct QuotaSnapshot {
     /// VMID.
     pub vmid: u32,
+    /// Label `id`: `qemu/100`.
+    pub id: String,
     /// QEMU or LXC.
     pub guest_type: GuestType,
     /// Rule name.

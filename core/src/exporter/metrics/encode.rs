@@ -80,6 +80,13 @@ impl Encoder {
 
     /// Writes one sample of the current family.
     pub fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
+        self.start_sample(labels);
+        write_value(&mut self.out, value);
+        self.out.push('\n');
+    }
+
+    /// Writes a sample's name, labels and the space before the value.
+    fn start_sample(&mut self, labels: &[(&str, &str)]) {
         self.out.push_str(&self.sample_name);
         if !labels.is_empty() {
             self.out.push('{');
@@ -95,14 +102,14 @@ impl Encoder {
             self.out.push('}');
         }
         self.out.push(' ');
-        write_value(&mut self.out, value);
-        self.out.push('\n');
     }
 
-    /// Writes one sample with an integer value (byte counts stay exact up to 2^53 in any
-    /// Prometheus; written without a decimal point).
+    /// Writes one sample with an integer value, exactly as an integer (Prometheus stores
+    /// floats: byte counts stay exact up to 2^53 bytes, 8 PiB).
     pub fn sample_u64(&mut self, labels: &[(&str, &str)], value: u64) {
-        self.sample(labels, value as f64);
+        self.start_sample(labels);
+        self.out.push_str(itoa::Buffer::new().format(value));
+        self.out.push('\n');
     }
 
     /// The finished exposition.
@@ -116,6 +123,10 @@ impl Encoder {
 
 /// Label values escape `\`, `"` and newlines.
 fn escape_into(out: &mut String, v: &str) {
+    if !v.contains(['\\', '"', '\n']) {
+        out.push_str(v);
+        return;
+    }
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -133,7 +144,7 @@ fn write_value(out: &mut String, v: f64) {
     } else if v.is_infinite() {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        let _ = write!(out, "{}", v as i64);
+        out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
         let _ = write!(out, "{v}");
     }

@@ -6,13 +6,13 @@ use crate::exporter::snapshot::{GuestSnapshot, Snapshot};
 
 /// `guest_info`, `guest_running`, receive/transmit totals and counter resets.
 pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
-    let ids: Vec<String> = s.guests.iter().map(|g| g.guest_type.id(g.vmid)).collect();
     enc.family(
         &name("guest_info"),
         "Guest metadata; always 1.",
         Kind::Gauge,
     );
-    for (g, id) in s.guests.iter().zip(&ids) {
+    for g in &s.guests {
+        let id = &g.id;
         enc.sample(
             &[
                 ("id", id),
@@ -30,7 +30,8 @@ pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
         "Whether the guest runs (1) or not (0).",
         Kind::Gauge,
     );
-    for (g, id) in s.guests.iter().zip(&ids) {
+    for g in &s.guests {
+        let id = &g.id;
         enc.sample(&[("id", id)], if g.running { 1.0 } else { 0.0 });
     }
     let totals: [PerItem<GuestSnapshot>; 3] = [
@@ -54,7 +55,8 @@ pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
     ];
     for f in totals {
         enc.family(&name(f.suffix), f.help, Kind::Counter);
-        for (g, id) in s.guests.iter().zip(&ids) {
+        for g in &s.guests {
+            let id = &g.id;
             enc.sample(&[("id", id)], (f.value)(g));
         }
     }

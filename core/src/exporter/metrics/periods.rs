@@ -22,9 +22,9 @@ pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
     for (suffix, help, rx) in families {
         enc.family(&name(suffix), help, Kind::Gauge);
         for g in &s.guests {
-            let id = g.guest_type.id(g.vmid);
+            let id = &g.id;
             for (period, (r, t)) in PERIODS.iter().zip(g.periods) {
-                enc.sample_u64(&[("id", &id), ("period", period)], if rx { r } else { t });
+                enc.sample_u64(&[("id", id), ("period", period)], if rx { r } else { t });
             }
         }
     }

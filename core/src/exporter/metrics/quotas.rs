@@ -26,8 +26,7 @@ pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
     for f in families {
         enc.family(&name(f.suffix), f.help, Kind::Gauge);
         for q in &s.quotas {
-            let id = q.guest_type.id(q.vmid);
-            enc.sample(&[("id", &id), ("rule", &q.rule)], (f.value)(q));
+            enc.sample(&[("id", &q.id), ("rule", &q.rule)], (f.value)(q));
         }
     }
 }
