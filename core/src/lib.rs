@@ -4,6 +4,7 @@
 //! - [`config`]: the config file (YAML, or the original tool's JSON), validated;
 //! - [`enforcer`]: quota rules → desired state → PVE writes (a reconciler);
 //! - [`exporter`]: poll → account → commit → snapshot → `/metrics`;
+//! - [`exposition`]: the Prometheus text formats (classic and OpenMetrics);
 //! - [`accounting`]: reset-safe deltas between two polls of a guest's counters;
 //! - [`guest`]: guest identity and type;
 //! - [`secret`]: secrets that never print;
@@ -16,6 +17,7 @@ pub mod accounting;
 pub mod config;
 pub mod enforcer;
 pub mod exporter;
+pub mod exposition;
 pub mod guest;
 pub mod period;
 pub mod pve;

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use pve_sim::{Options, Scenario};
 use pve_traffic::config;
-use pve_traffic::exporter::metrics::{self, encode::Format};
+use pve_traffic::exporter::metrics;
 use pve_traffic::exporter::Exporter;
+use pve_traffic::exposition::Format;
 use pve_traffic::store::{SqliteStore, Store};
 
 const GUESTS: u32 = 10_000;

@@ -11,8 +11,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::metrics::{self, encode::Format};
+use super::metrics;
 use super::snapshot::Snapshot;
+use crate::exposition::Format;
 
 /// The snapshot shared between the poller (writer) and the HTTP handlers (readers). The lock
 /// is held only to clone or replace the `Arc`, never while rendering.

@@ -1,7 +1,8 @@
 //! The exposition itself: both formats, and Prometheus's own checker.
 
-use pve_traffic::exporter::metrics::{self, encode::Format};
+use pve_traffic::exporter::metrics;
 use pve_traffic::exporter::Exporter;
+use pve_traffic::exposition::Format;
 
 use crate::util::{Env, TWO_GUESTS};
 

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use pve_sim::{Options, RunningSim, Scenario};
 use pve_traffic::config::{self, Config};
 use pve_traffic::exporter::cycle::CycleReport;
-use pve_traffic::exporter::metrics::{self, encode::Format};
+use pve_traffic::exporter::metrics;
 use pve_traffic::exporter::{Exporter, ExporterError};
+use pve_traffic::exposition::Format;
 use serde_json::Value;
 
 /// A simulator, a temporary directory and a client for the control API.

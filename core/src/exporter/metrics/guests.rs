@@ -1,8 +1,8 @@
 //! Per-guest identity, state and accounted lifetime traffic.
 
-use super::encode::{Encoder, Kind};
 use super::{name, PerItem};
 use crate::exporter::snapshot::{GuestSnapshot, Snapshot};
+use crate::exposition::{Encoder, Kind};
 
 /// `guest_info`, `guest_running`, receive/transmit totals and counter resets.
 pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {

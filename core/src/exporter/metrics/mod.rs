@@ -4,13 +4,12 @@
 //! prometheus-pve-exporter's so the two join), `rule`, `period` and `reason`. Counters end in
 //! `_total`, base units (bytes, seconds), no timestamps (DESIGN §6).
 
-pub mod encode;
 mod guests;
 mod periods;
 mod poll;
 mod quotas;
 
-use encode::{Encoder, Format};
+use crate::exposition::{Encoder, Format};
 
 use super::snapshot::Snapshot;
 

@@ -1,9 +1,9 @@
 //! Traffic in the current calendar hour, day, ISO week and month, local to
 //! `monitor.timezone`: what `increase()` cannot compute.
 
-use super::encode::{Encoder, Kind};
 use super::name;
 use crate::exporter::snapshot::{Snapshot, PERIODS};
+use crate::exposition::{Encoder, Kind};
 
 /// `period_receive_bytes` and `period_transmit_bytes`.
 pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {

@@ -1,8 +1,8 @@
 //! Poll health: always present, so a broken poller is visible even with no guest data.
 
-use super::encode::{Encoder, Kind};
 use super::name;
 use crate::exporter::snapshot::Snapshot;
+use crate::exposition::{Encoder, Kind};
 
 /// `up`, last poll time, poll duration, poll errors and discarded deltas.
 pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {

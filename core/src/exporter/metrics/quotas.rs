@@ -1,8 +1,8 @@
 //! Each guest's use of each rule that applies to it.
 
-use super::encode::{Encoder, Kind};
 use super::{name, PerItem};
 use crate::exporter::snapshot::{QuotaSnapshot, Snapshot};
+use crate::exposition::{Encoder, Kind};
 
 /// `quota_limit_bytes`, `quota_used_bytes`, `quota_period_end_timestamp_seconds`.
 pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {

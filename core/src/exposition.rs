@@ -1,4 +1,5 @@
-//! The Prometheus exposition formats, written by hand for speed and control.
+//! The Prometheus exposition formats, written by hand for speed and control; shared by the
+//! exporter's and the enforcer's `/metrics`.
 //!
 //! Two formats are served from one snapshot: the classic text format 0.0.4 (the default; what
 //! every Prometheus understands) and OpenMetrics 1.0 (when the scraper's `Accept` header asks).
