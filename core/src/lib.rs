@@ -1,6 +1,7 @@
 //! `pve_traffic`: the library behind `pve-traffic-exporter` and `pve-traffic-enforcer`.
 //!
 //! One concept per module, each unaware of the binaries:
+//! - [`daemon`]: logging and signals shared by the daemons;
 //! - [`config`]: the config file (YAML, or the original tool's JSON), validated;
 //! - [`enforcer`]: quota rules → desired state → PVE writes (a reconciler);
 //! - [`exporter`]: poll → account → commit → snapshot → `/metrics`;
@@ -15,6 +16,7 @@
 //! - [`units`]: byte sizes and bandwidths as people write them.
 pub mod accounting;
 pub mod config;
+pub mod daemon;
 pub mod enforcer;
 pub mod exporter;
 pub mod exposition;
