@@ -1,4 +1,5 @@
-//! End-to-end tests of the exporter against pve-sim over HTTPS with a pinned fingerprint.
+//! End-to-end tests of the exporter and the enforcer against pve-sim over HTTPS with a
+//! pinned fingerprint.
 //!
 //! - `util`: the harness (simulator, config, polling at simulated time, `/metrics` parsing).
 //! - `accounting`: totals exact against `/sim/truth` through reboots, stops, migrations,
