@@ -3,7 +3,8 @@
 //! Themes: `tls` (the four ways of trusting the server), `auth` (tokens, 401/403, the
 //! secret never printed), `errors` (PVE's error text from the reason phrase, malformed
 //! answers, timeouts), `retries` (what is retried and how often, counted in the simulator's
-//! request log), `resources` (`/cluster/resources` against the simulator's exact truth).
+//! request log), `resources` (`/cluster/resources` against the simulator's exact truth),
+//! `fixtures` (every recorded `/cluster/resources` answer, parsed without a server).
 //! `util` starts a simulator per test on a free port; time moves only by `/sim/advance`.
 
 mod util {
@@ -667,5 +668,95 @@ guests:
         assert_eq!((b.vmid, b.status.as_str()), (101, "unknown"));
         assert_eq!((b.uptime, b.netin, b.netout), (None, None, None));
         assert_eq!(b.lock.as_deref(), Some("backup"));
+    }
+}
+
+mod fixtures {
+    use std::path::Path;
+
+    use pve_traffic::pve::parse_cluster_guests;
+
+    /// What the parser gave for each `tests/fixtures/cluster_resources_<name>.json` when it
+    /// still read the whole answer into a `serde_json::Value` tree before looking at it:
+    /// `<name>:`, then each guest (`Debug`), then each note. Reading in one pass must not
+    /// change a guest, a note or their order.
+    const EXPECTED: &str = r#"odd:
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: ["prod", "web", "eu-west"], lock: None, pool: None }
+GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct1"), uptime: Some(10), netin: Some(1), netout: Some(2), template: false, tags: [], lock: None, pool: None }
+GuestResource { vmid: 102, guest_type: Qemu, node: "pve1", status: "paused", name: Some("big"), uptime: Some(5), netin: Some(1200000000000000), netout: Some(1500), template: true, tags: [], lock: None, pool: None }
+GuestResource { vmid: 103, guest_type: Qemu, node: "pve3", status: "unknown", name: None, uptime: None, netin: None, netout: None, template: false, tags: [], lock: Some("migrate"), pool: None }
+GuestResource { vmid: 104, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("1234"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: [], lock: None, pool: None }
+GuestResource { vmid: 105, guest_type: Lxc, node: "pve2", status: "stopped", name: Some("tmpl-ct"), uptime: Some(0), netin: Some(0), netout: Some(0), template: true, tags: [], lock: None, pool: None }
+GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "unknown", name: None, uptime: None, netin: Some(7), netout: Some(8), template: false, tags: [], lock: None, pool: None }
+GuestResource { vmid: 108, guest_type: Qemu, node: "pve1", status: "running", name: None, uptime: Some(3), netin: None, netout: Some(5), template: false, tags: [], lock: None, pool: None }
+note: skipped entry #6 (openvz/106): unknown guest type "openvz" (expected qemu or lxc)
+note: skipped entry #8 (qemu/abc): vmid: expected a non-negative integer, got "abc"
+note: skipped entry #9 (qemu/109): no node
+note: ignored netin of entry #10 (qemu/108): expected a non-negative integer, got -1
+note: skipped entry #13: expected an object, got a string
+note: skipped a second entry for VMID 101 (lxc/101 on pve1): VMIDs are unique
+pve9:
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: ["prod", "web"], lock: None, pool: Some("tenant-a") }
+GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "stopped", name: Some("ct1"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: [], lock: Some("backup"), pool: None }
+GuestResource { vmid: 9000, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("tmpl-debian"), uptime: Some(0), netin: Some(0), netout: Some(0), template: true, tags: [], lock: None, pool: None }
+sim:
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-100"), uptime: Some(4200), netin: Some(464782200), netout: Some(159433200), template: false, tags: ["db", "monitored", "prod"], lock: None, pool: Some("pool1") }
+GuestResource { vmid: 101, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-101"), uptime: Some(4200), netin: Some(3831000), netout: Some(189087000), template: false, tags: ["prod"], lock: None, pool: None }
+GuestResource { vmid: 102, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-102"), uptime: Some(4200), netin: Some(9099600), netout: Some(118596600), template: false, tags: ["prod", "tenant-a"], lock: None, pool: Some("pool2") }
+GuestResource { vmid: 103, guest_type: Qemu, node: "pve1", status: "running", name: Some("vm-103"), uptime: Some(4200), netin: Some(420000), netout: Some(207000), template: false, tags: ["db"], lock: None, pool: Some("pool2") }
+GuestResource { vmid: 104, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-104"), uptime: Some(4200), netin: Some(318786000), netout: Some(2802000), template: false, tags: ["monitored"], lock: None, pool: Some("pool2") }
+GuestResource { vmid: 105, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("vm-105"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: ["monitored"], lock: None, pool: Some("pool3") }
+GuestResource { vmid: 106, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-106"), uptime: Some(4200), netin: Some(994200), netout: Some(7220400), template: false, tags: ["dev", "monitored"], lock: None, pool: None }
+GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-107"), uptime: Some(4200), netin: Some(975921600), netout: Some(13239600), template: false, tags: ["dev", "prod", "tenant-a"], lock: None, pool: None }
+sim_legacy:
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-100"), uptime: Some(4200), netin: Some(464782200), netout: Some(159433200), template: false, tags: ["db", "monitored", "prod"], lock: None, pool: Some("pool1") }
+GuestResource { vmid: 101, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-101"), uptime: Some(4200), netin: Some(3831000), netout: Some(189087000), template: false, tags: ["prod"], lock: None, pool: None }
+GuestResource { vmid: 102, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-102"), uptime: Some(4200), netin: Some(9099600), netout: Some(118596600), template: false, tags: ["prod", "tenant-a"], lock: None, pool: Some("pool2") }
+GuestResource { vmid: 103, guest_type: Qemu, node: "pve1", status: "running", name: Some("vm-103"), uptime: Some(4200), netin: Some(420000), netout: Some(207000), template: false, tags: ["db"], lock: None, pool: Some("pool2") }
+GuestResource { vmid: 104, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-104"), uptime: Some(4200), netin: Some(318786000), netout: Some(2802000), template: false, tags: ["monitored"], lock: None, pool: Some("pool2") }
+GuestResource { vmid: 105, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("vm-105"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: ["monitored"], lock: None, pool: Some("pool3") }
+GuestResource { vmid: 106, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-106"), uptime: Some(4200), netin: Some(994200), netout: Some(7220400), template: false, tags: ["dev", "monitored"], lock: None, pool: None }
+GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-107"), uptime: Some(4200), netin: Some(975921600), netout: Some(13239600), template: false, tags: ["dev", "prod", "tenant-a"], lock: None, pool: None }
+unfiltered:
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: [], lock: None, pool: Some("tenant-a") }
+GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct1"), uptime: Some(120), netin: Some(4096), netout: Some(1024), template: false, tags: [], lock: None, pool: None }
+"#;
+
+    #[test]
+    fn every_recorded_answer_gives_the_same_guests_and_notes() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let file = e.unwrap().file_name().into_string().unwrap();
+                let name = file
+                    .strip_prefix("cluster_resources_")?
+                    .strip_suffix(".json")?;
+                Some(name.to_string())
+            })
+            .collect();
+        names.sort();
+        assert_eq!(
+            names.len(),
+            5,
+            "a new fixture needs its expectation here: {names:?}"
+        );
+        let mut actual = String::new();
+        for name in &names {
+            let body = std::fs::read(dir.join(format!("cluster_resources_{name}.json"))).unwrap();
+            let (guests, notes) = parse_cluster_guests(&body)
+                .unwrap_or_else(|e| panic!("cluster_resources_{name}.json: {e}"));
+            actual.push_str(&format!("{name}:\n"));
+            for g in &guests {
+                actual.push_str(&format!("{g:?}\n"));
+            }
+            for n in &notes {
+                actual.push_str(&format!("note: {n}\n"));
+            }
+        }
+        assert!(
+            actual == EXPECTED,
+            "expected:\n{EXPECTED}\nactual:\n{actual}"
+        );
     }
 }

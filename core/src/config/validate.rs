@@ -532,7 +532,9 @@ fn enforcer(
     let r: RawEnforcer = section(ctx, "enforcer", raw)?;
     let listen = socket(ctx, "enforcer.listen", r.listen, "127.0.0.1:9812")?;
     let other = exporter.listen;
+    // Port 0 means "any free port": two of those never clash.
     if listen.port() == other.port()
+        && listen.port() != 0
         && (listen.ip() == other.ip()
             || listen.ip().is_unspecified()
             || other.ip().is_unspecified())

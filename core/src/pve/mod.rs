@@ -20,7 +20,9 @@
 //! value, which is marked sensitive. No error, log line or `Debug` output contains it.
 
 mod error;
+pub mod guest_config;
 pub mod lenient;
+pub mod power;
 pub mod resources;
 pub mod tls;
 
@@ -30,10 +32,14 @@ use std::time::Duration;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::Method;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::secret::Secret;
 pub use error::PveError;
+pub use guest_config::{is_digest_conflict, GuestConfig};
+pub use power::{PowerAction, TaskStatus};
 pub use resources::{parse_cluster_guests, split_tags, GuestResource};
 use tls::Trust;
 
@@ -245,6 +251,17 @@ impl Client {
         self.call(Method::GET, path, query).await
     }
 
+    /// `GET <path>?<query>`; deserializes the `data` member straight into `T`, without a
+    /// [`Value`] tree of the whole answer (a big list costs its final form, not a tree).
+    /// `T` should accept any JSON (see [`parse_envelope`]).
+    async fn get_typed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, PveError> {
+        self.call(Method::GET, path, query).await
+    }
+
     /// `POST <path>` with a form body; returns the `data` member (a UPID for tasks).
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<Value, PveError> {
         self.call(Method::POST, path, form).await
@@ -260,13 +277,14 @@ impl Client {
         &self.api_base
     }
 
-    /// Runs a request with bounded retries (see the module doc for which).
-    async fn call(
+    /// Runs a request with bounded retries (see the module doc for which); the `data` member
+    /// of the answer is deserialized into `T`.
+    async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         params: &[(&str, &str)],
-    ) -> Result<Value, PveError> {
+    ) -> Result<T, PveError> {
         let path = normalise_path(path);
         let url = format!(
             "{}{}",
@@ -300,13 +318,13 @@ impl Client {
     }
 
     /// One HTTP exchange, mapped to `data` or a [`PveError`].
-    async fn attempt(
+    async fn attempt<T: DeserializeOwned>(
         &self,
         method: &Method,
         url: &str,
         path: &str,
         params: &[(&str, &str)],
-    ) -> Result<Value, Attempt> {
+    ) -> Result<T, Attempt> {
         let mut request = self
             .http
             .request(method.clone(), url)
@@ -428,21 +446,95 @@ fn normalise_path(path: &str) -> String {
     }
 }
 
-/// The `data` member of a 2xx body.
-fn parse_envelope(body: &[u8], path: &str) -> Result<Value, PveError> {
+/// The `data` member of a 2xx body, deserialized into `T`.
+///
+/// The body is read in one pass, without a [`Value`] tree unless `T` is one. A `T` that
+/// accepts any JSON (as [`Value`] and the resource modules' list types do) fails only on
+/// broken JSON: "body is not JSON". Should a `T` refuse a shape, that is reported as such
+/// rather than as broken JSON.
+fn parse_envelope<T: DeserializeOwned>(body: &[u8], path: &str) -> Result<T, PveError> {
     let malformed = |detail: String| PveError::Malformed {
         path: path.to_string(),
         detail,
     };
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| malformed(format!("body is not JSON ({e})")))?;
-    match value {
-        Value::Object(mut map) => map
-            .remove("data")
-            .ok_or_else(|| malformed("no `data` member in the answer".into())),
-        _ => Err(malformed(
+    let envelope: Envelope<T> = serde_json::from_slice(body).map_err(|e| {
+        malformed(match e.classify() {
+            serde_json::error::Category::Data => format!("unexpected content ({e})"),
+            _ => format!("body is not JSON ({e})"),
+        })
+    })?;
+    match envelope {
+        Envelope::Data(data) => Ok(data),
+        Envelope::NoData => Err(malformed("no `data` member in the answer".into())),
+        Envelope::NotObject => Err(malformed(
             "expected a JSON object with a `data` member".into(),
         )),
+    }
+}
+
+/// PVE's `{"data": …}` envelope as it came: other members are skipped unread; when `data`
+/// is repeated, the last one counts (as in a JSON object read whole).
+enum Envelope<T> {
+    Data(T),
+    NoData,
+    NotObject,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Envelope<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EnvelopeVisitor(std::marker::PhantomData))
+    }
+}
+
+struct EnvelopeVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<T> {
+    type Value = Envelope<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object with a `data` member")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut envelope = Envelope::NoData;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "data" {
+                envelope = Envelope::Data(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(envelope)
+    }
+
+    // Anything else is read to its end (so broken JSON still shows as such) and refused.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Envelope::NotObject)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Envelope::NotObject)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Envelope::NotObject)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Envelope::NotObject)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Envelope::NotObject)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Envelope::NotObject)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Envelope::NotObject)
     }
 }
 
@@ -579,19 +671,67 @@ mod tests {
     #[test]
     fn envelope() {
         assert_eq!(
-            parse_envelope(br#"{"data":[1]}"#, "/x").unwrap(),
+            parse_envelope::<Value>(br#"{"data":[1]}"#, "/x").unwrap(),
             serde_json::json!([1])
         );
         assert_eq!(
-            parse_envelope(br#"{"data":null}"#, "/x").unwrap(),
+            parse_envelope::<Value>(br#"{"data":null}"#, "/x").unwrap(),
             Value::Null
         );
         for body in [&b"{}"[..], b"[]", b"{\"data\":", b""] {
             assert_eq!(
-                parse_envelope(body, "/x").unwrap_err().reason_label(),
+                parse_envelope::<Value>(body, "/x")
+                    .unwrap_err()
+                    .reason_label(),
                 "malformed"
             );
         }
+    }
+
+    /// The messages of the one-pass reading are those of reading the whole answer first:
+    /// broken JSON anywhere (even after `data`) is "not JSON"; the shape errors name the
+    /// shape; the last `data` counts; other members are skipped.
+    #[test]
+    fn envelope_messages() {
+        let detail = |body: &[u8]| match parse_envelope::<Value>(body, "/x").unwrap_err() {
+            PveError::Malformed { detail, .. } => detail,
+            other => panic!("expected Malformed, got {other:?}"),
+        };
+        for body in [
+            &b""[..],
+            b"{\"data\":",
+            b"{\"data\":[1],}",
+            b"{\"data\":[1]} x",
+            b"[1,",
+            b"{\"data\":1,\"x\":[}",
+        ] {
+            let d = detail(body);
+            let whole = serde_json::from_slice::<Value>(body).unwrap_err();
+            assert_eq!(d, format!("body is not JSON ({whole})"));
+        }
+        assert_eq!(detail(b"{}"), "no `data` member in the answer");
+        assert_eq!(
+            detail(b"{\"x\":{\"data\":1}}"),
+            "no `data` member in the answer"
+        );
+        for body in [
+            &b"[]"[..],
+            b"[{\"data\":1}]",
+            b"null",
+            b"1",
+            b"\"data\"",
+            b"true",
+        ] {
+            assert_eq!(detail(body), "expected a JSON object with a `data` member");
+        }
+        assert_eq!(
+            parse_envelope::<Value>(br#"{"x":[{}],"data":1,"data":{"a":[2]},"y":null}"#, "/x")
+                .unwrap(),
+            serde_json::json!({"a": [2]})
+        );
+        // A `T` that refuses a shape is not reported as broken JSON.
+        let e = parse_envelope::<Vec<u32>>(br#"{"data":"x"}"#, "/x").unwrap_err();
+        assert!(e.to_string().contains("unexpected content"), "{e}");
     }
 
     #[test]

@@ -6,10 +6,16 @@
 //! the same rules as [`SqliteStore`](super::SqliteStore): zero parts are not stored, retention
 //! drops 5-minute detail of hours that ended `keep_days` before "now" and keeps hour totals, a
 //! late write to an already trimmed hour keeps only its totals. Nothing is persisted.
+//!
+//! It also implements [`EnforcementStore`], so the enforcer's unit tests run without SQLite;
+//! the shared suite (`testutil::enforcement_conformance`) keeps both implementations alike.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::detail::HourDetail;
+use super::enforcement::{
+    check_action, check_enforcement, ActionRecord, EnforcementStore, GuestEnforcement, Release,
+};
 use super::{
     hour_start, CycleWrite, GuestTotals, Store, StoreError, StoredState, BUCKET_MS, HOUR_MS,
     MAX_STORED,
@@ -25,6 +31,12 @@ pub struct MemStore {
     periods: HashMap<(String, i64), HashMap<u32, (u64, u64)>>,
     /// Hours starting before this have no detail (retention watermark).
     detail_dropped_before_ms: Option<i64>,
+    /// The enforcer's records by VMID.
+    enforcements: BTreeMap<u32, GuestEnforcement>,
+    /// Releases in the order they were added.
+    releases: Vec<Release>,
+    /// The action log in the order it was written.
+    actions: Vec<ActionRecord>,
 }
 
 impl MemStore {
@@ -172,6 +184,64 @@ impl Store for MemStore {
     }
 }
 
+impl EnforcementStore for MemStore {
+    fn load_enforcements(&self) -> Result<BTreeMap<u32, GuestEnforcement>, StoreError> {
+        Ok(self.enforcements.clone())
+    }
+
+    fn save_enforcement(&mut self, e: &GuestEnforcement) -> Result<(), StoreError> {
+        check_enforcement(e)?;
+        self.enforcements.insert(e.vmid, e.clone());
+        Ok(())
+    }
+
+    fn delete_enforcement(&mut self, vmid: u32) -> Result<(), StoreError> {
+        self.enforcements.remove(&vmid);
+        Ok(())
+    }
+
+    fn add_release(&mut self, r: &Release) -> Result<(), StoreError> {
+        self.releases.push(r.clone());
+        Ok(())
+    }
+
+    fn releases(&self, now_ms: i64) -> Result<Vec<Release>, StoreError> {
+        let mut out: Vec<Release> = self
+            .releases
+            .iter()
+            .filter(|r| r.until_ms > now_ms)
+            .cloned()
+            .collect();
+        out.sort_by_key(|r| r.at_ms); // stable: equal times stay in insertion order
+        Ok(out)
+    }
+
+    fn log_action(&mut self, a: &ActionRecord) -> Result<(), StoreError> {
+        check_action(a)?;
+        self.actions.push(a.clone());
+        Ok(())
+    }
+
+    fn action_log(
+        &self,
+        vmid: Option<u32>,
+        since_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        let mut out: Vec<ActionRecord> = self
+            .actions
+            .iter()
+            .filter(|a| a.at_ms >= since_ms && vmid.is_none_or(|v| a.vmid == v))
+            .cloned()
+            .collect();
+        // Newest first; among equal times the last logged first (reverse, then stable sort).
+        out.reverse();
+        out.sort_by_key(|a| std::cmp::Reverse(a.at_ms));
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil;
@@ -180,5 +250,10 @@ mod tests {
     #[test]
     fn conformance() {
         testutil::conformance(MemStore::new);
+    }
+
+    #[test]
+    fn enforcement_conformance() {
+        testutil::enforcement_conformance(MemStore::new);
     }
 }

@@ -15,6 +15,10 @@
 //!   grow with the number of polls in the period (DESIGN §4, [`Store::period_usage`]);
 //! - **discarded-delta counts** by reason and the time of the last committed cycle.
 //!
+//! The enforcer's own records (what it changed, releases, the action log) live behind a
+//! second trait, [`EnforcementStore`], with the enforcer as its only writer; see
+//! [`enforcement`].
+//!
 //! The trait speaks only Rust types (bytes as `u64`, times as Unix milliseconds UTC); nothing
 //! about SQL, connections or transactions leaks out, so a PostgreSQL or MariaDB store can come
 //! later (DESIGN §10) without touching the accountant or the enforcer. [`sqlite::SqliteStore`]
@@ -31,12 +35,14 @@ use std::path::PathBuf;
 
 use crate::guest::GuestType;
 
+pub mod enforcement;
 pub mod memory;
 pub mod sqlite;
 
 mod detail;
 mod schema;
 
+pub use enforcement::EnforcementStore;
 pub use memory::MemStore;
 pub use sqlite::SqliteStore;
 
@@ -238,9 +244,12 @@ pub enum StoreError {
         /// The version this build expects.
         supported: u32,
     },
-    /// The cycle handed to [`Store::commit_cycle`] breaks an invariant; nothing was written.
-    /// This is a bug in the caller, reported instead of stored.
-    #[error("refusing to store cycle: {0}")]
+    /// The cycle handed to [`Store::commit_cycle`], or the record handed to an
+    /// [`EnforcementStore`] write, breaks an invariant; nothing was written. This is a bug in
+    /// the caller (the message names the guest and the value), reported instead of stored.
+    /// Also returned when a connection opened for the enforcer
+    /// ([`SqliteStore::open_enforcer`]) is asked to write accounting.
+    #[error("refusing to store: {0}")]
     InvalidWrite(String),
 }
 

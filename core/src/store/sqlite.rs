@@ -1,4 +1,13 @@
-//! The SQLite store: one file, one writer (the exporter), many readers (enforcer, export).
+//! The SQLite store: one file; the exporter writes accounting, the enforcer writes its own
+//! records (`enforcement`, `action_log`… see `sqlite/enforcement.rs`), readers (export tool,
+//! reports) only read.
+//!
+//! Two writing processes: the exporter ([`SqliteStore::open`]) and the enforcer
+//! ([`SqliteStore::open_enforcer`]) each hold a writer connection. They write disjoint tables;
+//! SQLite still has one write lock per file, which each takes with `BEGIN IMMEDIATE` and the
+//! other waits for (busy timeout). Every transaction is short (one cycle, one guest record,
+//! one log line), so neither waits long. The enforcer's connection refuses accounting writes,
+//! so the hour-row read-modify-write below only ever runs in the exporter.
 //!
 //! Why these settings:
 //! - **WAL** journal: readers read a snapshot and never block the writer, the writer never
@@ -54,9 +63,15 @@ use crate::guest::GuestType;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// A [`Store`] in an SQLite database.
+mod enforcement;
+
+/// A [`Store`] and an [`EnforcementStore`](super::EnforcementStore) in an SQLite database.
 pub struct SqliteStore {
     conn: Connection,
+    /// Set (once, at open) for the enforcer's connection ([`SqliteStore::open_enforcer`]):
+    /// accounting writes (`commit_cycle`, `apply_retention`) are refused. A read-only
+    /// connection needs no flag: SQLite itself refuses its writes.
+    enforcer: bool,
 }
 
 /// One `hourly` row: totals and, unless retention dropped it, the 5-minute detail.
@@ -83,10 +98,26 @@ impl SqliteStore {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_err(e.into()))?;
         let mut conn = configure(conn, true).map_err(|e| open_err(e.into()))?;
         schema::migrate(&mut conn)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            enforcer: false,
+        })
     }
 
-    /// Opens an existing database for reading only (enforcer, export tool). Never migrates,
+    /// Opens the database as the enforcer does: like [`SqliteStore::open`] (creating and
+    /// migrating it if the enforcer starts first), for writing the enforcer's own records
+    /// ([`EnforcementStore`](super::EnforcementStore)) and reading accounting. Its accounting
+    /// writes ([`Store::commit_cycle`], [`Store::apply_retention`]) are refused with
+    /// [`StoreError::InvalidWrite`] before touching the database: those belong to the
+    /// exporter alone. Both processes may have the file open at once (WAL; each write waits
+    /// up to the 5 s busy timeout for the other's transaction).
+    pub fn open_enforcer(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut s = SqliteStore::open(path)?;
+        s.enforcer = true;
+        Ok(s)
+    }
+
+    /// Opens an existing database for reading only (export tool, reports). Never migrates,
     /// never blocks the writer (WAL snapshot reads); writes through it fail. A database at
     /// another schema version is refused ([`StoreError::OlderSchema`],
     /// [`StoreError::NewerSchema`]).
@@ -108,14 +139,30 @@ impl SqliteStore {
         if found < supported {
             return Err(StoreError::OlderSchema { found, supported });
         }
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            enforcer: false,
+        })
     }
 
     /// A private database in memory, migrated; for tests.
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         let mut conn = configure(Connection::open_in_memory()?, true)?;
         schema::migrate(&mut conn)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            enforcer: false,
+        })
+    }
+
+    /// Refuses accounting writes through the enforcer's connection.
+    fn check_accounting_writer(&self, what: &str) -> Result<(), StoreError> {
+        if !self.enforcer {
+            return Ok(());
+        }
+        Err(StoreError::InvalidWrite(format!(
+            "{what} through the enforcer's connection; only the exporter writes accounting"
+        )))
     }
 }
 
@@ -277,6 +324,7 @@ impl Store for SqliteStore {
     }
 
     fn commit_cycle(&mut self, cycle: &CycleWrite) -> Result<(), StoreError> {
+        self.check_accounting_writer("commit_cycle")?;
         cycle.validate()?;
         let tx = self
             .conn
@@ -467,6 +515,7 @@ impl Store for SqliteStore {
     }
 
     fn apply_retention(&mut self, now_ms: i64, keep_days: u32) -> Result<u64, StoreError> {
+        self.check_accounting_writer("apply_retention")?;
         let cutoff = now_ms.saturating_sub(i64::from(keep_days).saturating_mul(DAY_MS));
         // Hours that ended at or before the cutoff: exactly those starting before its hour.
         let before = hour_start(cutoff);
@@ -551,6 +600,7 @@ fn merge(
 
 #[cfg(test)]
 mod tests {
+    use super::super::enforcement::{EnforcementStore, Release};
     use super::super::testutil::{self, *};
     use super::*;
 
@@ -561,6 +611,288 @@ mod tests {
     #[test]
     fn conformance() {
         testutil::conformance(mem);
+    }
+
+    #[test]
+    fn enforcement_conformance() {
+        testutil::enforcement_conformance(mem);
+    }
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn enforcement_rows_survive_reopen_and_readers_see_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut s = SqliteStore::open_enforcer(&path).unwrap();
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.save_enforcement(&enforcement_minimal(101)).unwrap();
+        let rel = Release {
+            vmid: 100,
+            rule: None,
+            until_ms: T0 + DAY,
+            at_ms: T0,
+        };
+        s.add_release(&rel).unwrap();
+        s.log_action(&action(T0, 100, 1)).unwrap();
+        drop(s);
+
+        for s in [
+            SqliteStore::open_enforcer(&path).unwrap(),
+            SqliteStore::open_read_only(&path).unwrap(),
+        ] {
+            let loaded = s.load_enforcements().unwrap();
+            assert_eq!(
+                loaded,
+                BTreeMap::from([
+                    (100, enforcement_full(100)),
+                    (101, enforcement_minimal(101))
+                ])
+            );
+            assert_eq!(s.releases(T0).unwrap(), vec![rel.clone()]);
+            assert_eq!(
+                s.action_log(None, i64::MIN, 10).unwrap(),
+                vec![action(T0, 100, 1)]
+            );
+        }
+        // A reader cannot write them.
+        let mut r = SqliteStore::open_read_only(&path).unwrap();
+        let e = r.save_enforcement(&enforcement_minimal(1)).unwrap_err();
+        assert!(matches!(e, StoreError::Sqlite(_)), "{e}");
+    }
+
+    #[test]
+    fn deleting_removes_every_row_of_the_guest() {
+        let mut s = mem();
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.save_enforcement(&enforcement_full(101)).unwrap();
+        assert_eq!(count(&s.conn, "enforcement_nic"), 12);
+        s.delete_enforcement(100).unwrap();
+        assert_eq!(count(&s.conn, "enforcement"), 1);
+        assert_eq!(count(&s.conn, "enforcement_reason"), 2);
+        assert_eq!(count(&s.conn, "enforcement_nic"), 6);
+    }
+
+    #[test]
+    fn migrates_a_version_1_database_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        // The database as the previous release left it: schema 1, with accounting data.
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            assert_eq!(schema::migrate_to(&mut conn, 1).unwrap(), vec![1]);
+            let mut v1 = SqliteStore {
+                conn,
+                enforcer: false,
+            };
+            v1.commit_cycle(&cycle(T0, vec![gw(100, T0, 10, 3)]))
+                .unwrap();
+            assert_eq!(schema::version(&v1.conn).unwrap(), 1);
+        }
+        let table = |conn: &Connection, name: &str| -> bool {
+            conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+                == 1
+        };
+        // A reader does not migrate; it says what to do.
+        let e = SqliteStore::open_read_only(&path).err().unwrap();
+        assert!(
+            matches!(e, StoreError::OlderSchema { found: 1, supported } if supported == schema::VERSION),
+            "{e}"
+        );
+        // The enforcer (a writer) migrates on open.
+        let mut s = SqliteStore::open_enforcer(&path).unwrap();
+        assert_eq!(schema::version(&s.conn).unwrap(), schema::VERSION);
+        for t in [
+            "enforcement",
+            "enforcement_reason",
+            "enforcement_nic",
+            "enforcement_release",
+            "action_log",
+        ] {
+            assert!(table(&s.conn, t), "{t} missing after migration");
+        }
+        assert_eq!(s.load_state().unwrap().guests[&100].2.rx, 10);
+        assert_eq!(s.series(100, T0, T0 + HOUR_MS).unwrap(), vec![(T0, 10, 3)]);
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        drop(s);
+        let r = SqliteStore::open_read_only(&path).unwrap();
+        assert_eq!(r.load_enforcements().unwrap()[&100], enforcement_full(100));
+    }
+
+    #[test]
+    fn exporter_and_enforcer_write_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut exporter = SqliteStore::open(&path).unwrap();
+        let mut enforcer = SqliteStore::open_enforcer(&path).unwrap();
+        let mut expected = BTreeMap::new();
+        for m in 0..20i64 {
+            let t = T0 + m * 60_000;
+            exporter
+                .commit_cycle(&cycle(t, vec![gw(100, t, 10, 1), gw(101, t, 1, 0)]))
+                .unwrap();
+            let mut e = enforcement_full(100 + (m % 3) as u32);
+            e.since_ms = t;
+            enforcer.save_enforcement(&e).unwrap();
+            expected.insert(e.vmid, e);
+            enforcer.log_action(&action(t, 100, m as u32)).unwrap();
+            if m == 10 {
+                enforcer.delete_enforcement(101).unwrap();
+                expected.remove(&101);
+            }
+        }
+        // Neither lost the other's writes; each sees the other's.
+        assert_eq!(enforcer.load_enforcements().unwrap(), expected);
+        assert_eq!(exporter.load_enforcements().unwrap(), expected);
+        assert_eq!(
+            enforcer.action_log(Some(100), i64::MIN, 100).unwrap().len(),
+            20
+        );
+        let st = enforcer.load_state().unwrap();
+        assert_eq!((st.guests[&100].2.rx, st.guests[&101].2.rx), (200, 20));
+        assert_eq!(enforcer.period_usage("day", T0).unwrap()[&100], (200, 20));
+        assert_eq!(enforcer.last_cycle_ms().unwrap(), Some(T0 + 19 * 60_000));
+    }
+
+    #[test]
+    fn the_enforcers_connection_never_writes_accounting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut exporter = SqliteStore::open(&path).unwrap();
+        exporter
+            .commit_cycle(&cycle(T0, vec![gw(100, T0, 10, 1)]))
+            .unwrap();
+        let mut enforcer = SqliteStore::open_enforcer(&path).unwrap();
+        let e = enforcer
+            .commit_cycle(&cycle(T0 + 60_000, vec![gw(100, T0 + 60_000, 5, 5)]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refusing to store: commit_cycle through the enforcer's connection; \
+             only the exporter writes accounting"
+        );
+        let e = enforcer.apply_retention(T0 + 30 * DAY, 1).unwrap_err();
+        assert!(matches!(e, StoreError::InvalidWrite(_)), "{e}");
+
+        // Its own writes leave every accounting table as it was.
+        let snapshot = |c: &Connection| -> Vec<i64> {
+            ["guests", "hourly", "period_usage", "discarded", "meta"]
+                .iter()
+                .map(|t| count(c, t))
+                .collect()
+        };
+        let before = snapshot(&exporter.conn);
+        enforcer.save_enforcement(&enforcement_full(100)).unwrap();
+        enforcer.log_action(&action(T0, 100, 0)).unwrap();
+        enforcer
+            .add_release(&Release {
+                vmid: 100,
+                rule: None,
+                until_ms: T0 + DAY,
+                at_ms: T0,
+            })
+            .unwrap();
+        enforcer.delete_enforcement(100).unwrap();
+        assert_eq!(snapshot(&exporter.conn), before);
+        assert_eq!(
+            exporter.series(100, T0, T0 + HOUR_MS).unwrap(),
+            vec![(T0, 10, 1)]
+        );
+        assert_eq!(exporter.last_cycle_ms().unwrap(), Some(T0));
+    }
+
+    #[test]
+    fn enforcer_writes_wait_for_the_exporters_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let exporter = SqliteStore::open(&path).unwrap();
+        let mut enforcer = SqliteStore::open_enforcer(&path).unwrap();
+        // The exporter mid-cycle holds the write lock; it commits from another thread while
+        // the enforcer's save is waiting (busy timeout), which then succeeds.
+        exporter.conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let committer = std::thread::spawn(move || {
+            started_rx.recv().unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            exporter.conn.execute_batch("COMMIT").unwrap();
+            exporter
+        });
+        started_tx.send(()).unwrap();
+        enforcer.save_enforcement(&enforcement_full(100)).unwrap();
+        let exporter = committer.join().unwrap();
+        assert_eq!(
+            exporter.load_enforcements().unwrap()[&100],
+            enforcement_full(100)
+        );
+    }
+
+    #[test]
+    fn corrupt_enforcement_rows_are_reported() {
+        let mut s = mem();
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.conn
+            .execute_batch("UPDATE enforcement SET shutdown_node = NULL")
+            .unwrap();
+        let e = s.load_enforcements().unwrap_err();
+        assert!(e.to_string().contains("shutdown_* of vmid 100"), "{e}");
+
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.conn
+            .execute_batch("UPDATE enforcement SET rate_mb = NULL")
+            .unwrap();
+        let e = s.load_enforcements().unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("enforcement.applied of vmid 100 is \"rate_limit\""),
+            "{e}"
+        );
+
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.conn
+            .execute_batch("UPDATE enforcement SET stage = 'done'")
+            .unwrap();
+        let e = s.load_enforcements().unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.log_action(&action(T0, 100, 0)).unwrap();
+        s.conn
+            .execute_batch("UPDATE action_log SET used_bytes = -1")
+            .unwrap();
+        let e = s.action_log(None, i64::MIN, 1).unwrap_err();
+        assert!(e.to_string().contains("action_log.used_bytes"), "{e}");
+
+        // The database itself refuses a "never written" key with a value.
+        let e = s
+            .conn
+            .execute_batch("UPDATE enforcement_nic SET written = 0 WHERE set_value IS NOT NULL")
+            .unwrap_err();
+        assert!(e.to_string().contains("CHECK"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_save_keeps_the_previous_record() {
+        let mut s = mem();
+        s.save_enforcement(&enforcement_full(100)).unwrap();
+        s.conn
+            .execute_batch(
+                "CREATE TRIGGER boom BEFORE INSERT ON enforcement_nic
+                 BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+            )
+            .unwrap();
+        let mut changed = enforcement_full(100);
+        changed.stage = super::super::enforcement::Stage::Intent;
+        s.save_enforcement(&changed).unwrap_err();
+        assert_eq!(s.load_enforcements().unwrap()[&100], enforcement_full(100));
     }
 
     #[test]
@@ -821,6 +1153,36 @@ mod tests {
             .query_row("SELECT count(*) FROM hourly", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn enforcement_queries_use_their_indexes() {
+        let s = mem();
+        let plan = |q: &str| -> String {
+            let mut st = s.conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
+            let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+        };
+        for (q, index) in [
+            (
+                "SELECT * FROM action_log WHERE at_ms >= 5 ORDER BY at_ms DESC, id DESC LIMIT 3",
+                "action_log_at",
+            ),
+            (
+                "SELECT * FROM action_log WHERE vmid = 1 AND at_ms >= 5
+                 ORDER BY at_ms DESC, id DESC LIMIT 3",
+                "action_log_vmid_at",
+            ),
+            (
+                "SELECT * FROM enforcement_release WHERE until_ms > 5",
+                "enforcement_release_until",
+            ),
+            ("DELETE FROM enforcement_nic WHERE vmid = 1", "PRIMARY KEY"),
+        ] {
+            let p = plan(q);
+            assert!(p.contains(index), "{q}: {p}");
+            assert!(!p.contains("TEMP B-TREE"), "{q}: {p}");
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Test helpers shared by the store implementations, and the behaviour every [`Store`] must
-//! show ([`conformance`]): each implementation's tests run the same suite, so the SQLite store
-//! and the in-memory model cannot drift apart.
+//! show ([`conformance`], and [`enforcement_conformance`] for [`EnforcementStore`]): each
+//! implementation's tests run the same suite, so the SQLite store and the in-memory model
+//! cannot drift apart.
 
+use super::enforcement::{ActionRecord, Desired, GuestEnforcement, Release};
 use super::*;
 use crate::guest::GuestType;
 
@@ -292,6 +294,276 @@ fn invalid_cycle_writes_nothing<S: Store>(mut s: S) {
     assert!(matches!(e, StoreError::InvalidWrite(_)), "{e}");
     assert_eq!(s.load_state().unwrap(), StoredState::default());
     assert_eq!(all(&s, 100), vec![]);
+}
+
+/// An enforcement record with every field set, and every state of `KeyChange::set`: net0's
+/// `rate` written as a value, its `link_down` written as absent, net1's keys never written
+/// (and net1's `rate` originally absent), net2 with both keys untouched.
+pub(crate) fn enforcement_full(vmid: u32) -> GuestEnforcement {
+    use super::enforcement::{KeyChange, NicChange, PendingShutdown, Stage};
+    GuestEnforcement {
+        vmid,
+        applied: Desired::RateLimit { mb: 12.345_678_9 },
+        stage: Stage::Applied,
+        reasons: BTreeMap::from([
+            ("monthly-cap".to_string(), T0 + 31 * DAY),
+            ("daily \"burst\"; ünïcode".to_string(), T0 + DAY),
+        ]),
+        since_ms: T0 + 1,
+        nics: BTreeMap::from([
+            (
+                "net0".to_string(),
+                NicChange {
+                    rate: KeyChange {
+                        original: Some("100".into()),
+                        set: Some(Some("12.345".into())),
+                    },
+                    link_down: KeyChange {
+                        original: Some("0".into()),
+                        set: Some(None),
+                    },
+                },
+            ),
+            (
+                "net1".to_string(),
+                NicChange {
+                    rate: KeyChange {
+                        original: None,
+                        set: None,
+                    },
+                    link_down: KeyChange {
+                        original: Some("1".into()),
+                        set: None,
+                    },
+                },
+            ),
+            ("net2".to_string(), NicChange::default()),
+        ]),
+        was_running: Some(true),
+        pending_shutdown: Some(PendingShutdown {
+            upid: "UPID:pve1:0000ABCD:00000001:65A1B2C3:qmshutdown:100:root@pam:".into(),
+            node: "pve1".into(),
+            deadline_ms: T0 + 180_000,
+        }),
+    }
+}
+
+/// An enforcement record with every `Option` `None` and every map empty.
+pub(crate) fn enforcement_minimal(vmid: u32) -> GuestEnforcement {
+    GuestEnforcement {
+        vmid,
+        applied: Desired::Notify,
+        stage: super::enforcement::Stage::Intent,
+        reasons: BTreeMap::new(),
+        since_ms: -5,
+        nics: BTreeMap::new(),
+        was_running: None,
+        pending_shutdown: None,
+    }
+}
+
+/// An action log line; `n` makes its detail unique.
+pub(crate) fn action(at_ms: i64, vmid: u32, n: u32) -> ActionRecord {
+    ActionRecord {
+        at_ms,
+        vmid,
+        rule: Some("monthly-cap".into()),
+        action: "rate_limit".into(),
+        used: Some(1 << 40),
+        limit: Some(1 << 39),
+        result: "ok".into(),
+        detail: format!("line {n}"),
+        actor: "enforcer".into(),
+    }
+}
+
+/// The behaviour every [`EnforcementStore`] must show; `new` makes an empty store.
+pub(crate) fn enforcement_conformance<S: EnforcementStore>(new: impl Fn() -> S) {
+    enforcement_round_trip(new());
+    enforcement_save_replaces_the_whole_record(new());
+    enforcement_delete(new());
+    enforcement_invalid_writes_nothing(new());
+    releases_filtered_by_time(new());
+    action_log_order_limit_filter(new());
+}
+
+fn enforcement_round_trip<S: EnforcementStore>(mut s: S) {
+    assert!(s.load_enforcements().unwrap().is_empty());
+    let full = enforcement_full(100);
+    let minimal = enforcement_minimal(101);
+    s.save_enforcement(&full).unwrap();
+    s.save_enforcement(&minimal).unwrap();
+    let mut every_kind = Vec::new();
+    for (i, applied) in [
+        Desired::Normal,
+        Desired::Notify,
+        Desired::RateLimit { mb: 0.5 },
+        Desired::Disconnect,
+        Desired::Shutdown,
+        Desired::Stop,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = enforcement_minimal(200 + i as u32);
+        e.applied = applied;
+        e.was_running = Some(false);
+        s.save_enforcement(&e).unwrap();
+        every_kind.push(e);
+    }
+    let loaded = s.load_enforcements().unwrap();
+    assert_eq!(loaded[&100], full);
+    assert_eq!(loaded[&101], minimal);
+    for e in every_kind {
+        assert_eq!(loaded[&e.vmid], e);
+    }
+    assert_eq!(loaded.len(), 8);
+    // The three states of `set`, spelled out.
+    let nics = &loaded[&100].nics;
+    assert_eq!(nics["net0"].rate.set, Some(Some("12.345".to_string())));
+    assert_eq!(nics["net0"].link_down.set, Some(None));
+    assert_eq!(nics["net1"].rate.set, None);
+    assert_eq!(nics["net1"].rate.original, None);
+}
+
+fn enforcement_save_replaces_the_whole_record<S: EnforcementStore>(mut s: S) {
+    s.save_enforcement(&enforcement_full(100)).unwrap();
+    // Intent → applied, one reason and one NIC fewer, shutdown finished.
+    let mut e = enforcement_full(100);
+    e.stage = super::enforcement::Stage::Intent;
+    e.applied = Desired::Stop;
+    e.reasons.remove("monthly-cap");
+    e.nics.remove("net1");
+    e.nics.get_mut("net0").unwrap().rate.set = None;
+    e.pending_shutdown = None;
+    e.was_running = Some(false);
+    s.save_enforcement(&e).unwrap();
+    assert_eq!(s.load_enforcements().unwrap(), BTreeMap::from([(100, e)]));
+}
+
+fn enforcement_delete<S: EnforcementStore>(mut s: S) {
+    s.save_enforcement(&enforcement_full(100)).unwrap();
+    s.save_enforcement(&enforcement_full(101)).unwrap();
+    s.delete_enforcement(100).unwrap();
+    s.delete_enforcement(100).unwrap(); // absent: not an error
+    s.delete_enforcement(999).unwrap();
+    assert_eq!(
+        s.load_enforcements().unwrap(),
+        BTreeMap::from([(101, enforcement_full(101))])
+    );
+    // A deleted guest can be enforced again from scratch.
+    s.save_enforcement(&enforcement_minimal(100)).unwrap();
+    assert_eq!(
+        s.load_enforcements().unwrap()[&100],
+        enforcement_minimal(100)
+    );
+}
+
+fn enforcement_invalid_writes_nothing<S: EnforcementStore>(mut s: S) {
+    s.save_enforcement(&enforcement_full(100)).unwrap();
+    for mb in [f64::NAN, f64::INFINITY] {
+        let mut e = enforcement_minimal(100);
+        e.applied = Desired::RateLimit { mb };
+        let err = s.save_enforcement(&e).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidWrite(_)), "{err}");
+    }
+    assert_eq!(s.load_enforcements().unwrap()[&100], enforcement_full(100));
+
+    let mut a = action(T0, 100, 0);
+    a.used = Some(MAX_STORED + 1);
+    let err = s.log_action(&a).unwrap_err();
+    assert!(
+        err.to_string().contains("vmid 100: action log used"),
+        "{err}"
+    );
+    a.used = None;
+    a.limit = Some(u64::MAX);
+    let err = s.log_action(&a).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidWrite(_)), "{err}");
+    assert_eq!(s.action_log(None, i64::MIN, usize::MAX).unwrap(), vec![]);
+    a.limit = Some(MAX_STORED);
+    s.log_action(&a).unwrap();
+    assert_eq!(s.action_log(None, i64::MIN, 10).unwrap(), vec![a]);
+}
+
+fn releases_filtered_by_time<S: EnforcementStore>(mut s: S) {
+    let r = |vmid: u32, rule: Option<&str>, until_ms: i64, at_ms: i64| Release {
+        vmid,
+        rule: rule.map(str::to_string),
+        until_ms,
+        at_ms,
+    };
+    assert_eq!(s.releases(T0).unwrap(), vec![]);
+    let a = r(100, Some("monthly-cap"), T0 + DAY, T0 + 10);
+    let b = r(101, None, T0 + 2 * DAY, T0 + 5);
+    let c = r(100, None, T0 + DAY, T0 + 10); // same time as `a`, added after it
+    let expired = r(102, None, T0, T0 - DAY);
+    for x in [&a, &b, &c, &expired] {
+        s.add_release(x).unwrap();
+    }
+    assert_eq!(
+        s.releases(T0 - 1).unwrap(),
+        vec![expired.clone(), b.clone(), a.clone(), c.clone()]
+    );
+    // `until_ms` is exclusive: a release ending now is over.
+    assert_eq!(
+        s.releases(T0).unwrap(),
+        vec![b.clone(), a.clone(), c.clone()]
+    );
+    assert_eq!(s.releases(T0 + DAY).unwrap(), vec![b.clone()]);
+    assert_eq!(s.releases(T0 + 2 * DAY).unwrap(), vec![]);
+}
+
+fn action_log_order_limit_filter<S: EnforcementStore>(mut s: S) {
+    assert_eq!(s.action_log(None, i64::MIN, 10).unwrap(), vec![]);
+    // Logged out of time order on purpose, and two lines at the same time.
+    let lines = [
+        action(T0 + 2, 100, 0),
+        action(T0, 101, 1),
+        action(T0 + 1, 100, 2),
+        action(T0 + 2, 101, 3),
+        action(T0 + 3, 100, 4),
+    ];
+    for a in &lines {
+        s.log_action(a).unwrap();
+    }
+    let mut minimal = action(T0 + 4, 102, 5);
+    (minimal.rule, minimal.used, minimal.limit) = (None, None, None);
+    minimal.detail = String::new();
+    s.log_action(&minimal).unwrap();
+    let details =
+        |v: Vec<ActionRecord>| -> Vec<String> { v.into_iter().map(|a| a.detail).collect() };
+
+    let all = s.action_log(None, i64::MIN, usize::MAX).unwrap();
+    assert_eq!(all[0], minimal);
+    assert_eq!(all[1], lines[4]);
+    assert_eq!(
+        details(all),
+        ["", "line 4", "line 3", "line 0", "line 2", "line 1"]
+    );
+    assert_eq!(
+        details(s.action_log(None, i64::MIN, 2).unwrap()),
+        ["", "line 4"]
+    );
+    assert_eq!(s.action_log(None, i64::MIN, 0).unwrap(), vec![]);
+    // `since_ms` is inclusive.
+    assert_eq!(
+        details(s.action_log(None, T0 + 2, 10).unwrap()),
+        ["", "line 4", "line 3", "line 0"]
+    );
+    assert_eq!(
+        details(s.action_log(Some(100), i64::MIN, 10).unwrap()),
+        ["line 4", "line 0", "line 2"]
+    );
+    assert_eq!(
+        details(s.action_log(Some(100), T0 + 1, 2).unwrap()),
+        ["line 4", "line 0"]
+    );
+    assert_eq!(
+        details(s.action_log(Some(101), T0 + 1, 10).unwrap()),
+        ["line 3"]
+    );
+    assert_eq!(s.action_log(Some(999), i64::MIN, 10).unwrap(), vec![]);
 }
 
 /// Splits `n` bytes over the 5-minute buckets of `(from, to]` in proportion to time, exactly

@@ -7,8 +7,10 @@
 //! - `periods`: calendar period gauges and quota usage across hour/day/month boundaries in
 //!   UTC, Asia/Kathmandu and Europe/Berlin (DST), and `reset_day: 31` in February.
 //! - `metrics`: the exposition formats, and `promtool check metrics`.
+//! - `enforcer`: actions fire once, restore exactly, survive operators, fail safe.
 
 mod accounting;
+mod enforcer;
 mod metrics;
 mod periods;
 mod util;

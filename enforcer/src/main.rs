@@ -1,0 +1,135 @@
+//! `pve-traffic-enforcer`: parse arguments, load the config, set up logging, run a command.
+//!
+//! Exit status: 0 on success, 2 for a bad config or command line, 1 when a command fails.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pve_traffic::config;
+use pve_traffic::daemon::{self, LogFormat};
+use pve_traffic::enforcer::{self, Enforcer};
+
+/// Enforces traffic quotas on Proxmox VE guests and restores exactly what it changed.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Config file (default: $PVE_TRAFFIC_CONFIG, else ./config.yaml).
+    #[arg(long, short, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, global = true, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reconcile every `enforcer.interval_seconds` (the default).
+    Run {
+        /// Decide and log, but change nothing in PVE or the store.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// One evaluation, no writes: a table of guests, rules, usage and what would happen.
+    Plan,
+    /// The guests enforced now: since when, why, until when.
+    Status,
+    /// Lift a guest's penalty for the rest of the period (logged as an operator action).
+    Release {
+        /// The guest's VMID.
+        vmid: u32,
+        /// Only this rule (default: every rule).
+        #[arg(long)]
+        rule: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    daemon::init_logging(args.log_format);
+    let env = |k: &str| std::env::var(k).ok();
+    let path = config::config_path(args.config.as_deref(), &env);
+    let loaded = match config::load(&path, &env) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("pve-traffic-enforcer: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{}: {w}", path.display());
+    }
+    let runtime = match daemon::runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pve-traffic-enforcer: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = loaded.config;
+    let result = runtime.block_on(async move {
+        let now = jiff::Timestamp::now().as_millisecond();
+        match args.command.unwrap_or(Command::Run { dry_run: false }) {
+            Command::Run { dry_run } => {
+                let (tx, rx) = tokio::sync::mpsc::channel(1);
+                tokio::spawn(reload_on_sighup(path.clone(), tx));
+                enforcer::run(config, dry_run, daemon::shutdown_signal(), rx).await
+            }
+            Command::Plan => {
+                let mut e = Enforcer::open(&config, true)?;
+                print!("{}", e.plan(now).await?);
+                Ok(())
+            }
+            Command::Status => {
+                print!("{}", Enforcer::open(&config, true)?.status());
+                Ok(())
+            }
+            Command::Release { vmid, rule } => {
+                let mut e = Enforcer::open(&config, false)?;
+                let r = e.release(vmid, rule.as_deref(), now)?;
+                println!(
+                    "released guest {vmid} ({}) until {}; the enforcer restores it at its next cycle",
+                    r.rule.as_deref().unwrap_or("all rules"),
+                    jiff::Timestamp::from_millisecond(r.until_ms).map(|t| t.to_string()).unwrap_or_default()
+                );
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(enforcer::EnforcerError::Usage(msg)) => {
+            eprintln!("pve-traffic-enforcer: {msg}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("pve-traffic-enforcer: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Re-reads the config on SIGHUP and hands it to the daemon; a bad config is logged and the
+/// running rules stay.
+async fn reload_on_sighup(path: PathBuf, tx: tokio::sync::mpsc::Sender<config::Config>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot listen for SIGHUP; rules reload only on restart");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let env = |k: &str| std::env::var(k).ok();
+        match config::load(&path, &env) {
+            Ok(l) => {
+                if tx.send(l.config).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: config not reloaded; keeping the running rules")
+            }
+        }
+    }
+}
