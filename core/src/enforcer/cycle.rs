@@ -6,8 +6,12 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::enforcer::desired::{evaluate, Evaluation, GuestFacts, Usage};
-use crate::enforcer::reconcile::{reconcile_guest, Effects};
-use crate::enforcer::state::{ActionRecord, Desired, GuestEnforcement};
+use crate::enforcer::reconcile::{reconcile_guest, Effects, Pass};
+use crate::enforcer::state::{ActionRecord, Desired, GuestEnforcement, Stage};
+
+/// How long an enforced guest's NICs are trusted to stay as the enforcer left them before
+/// its config is read again (an operator may have edited them by hand).
+pub const VERIFY_EVERY_MS: i64 = 600_000;
 use crate::exporter::cycle::ts;
 use crate::pve::{Client, GuestResource};
 use crate::store::{EnforcementStore, SqliteStore, Store, StoreError};
@@ -107,6 +111,7 @@ pub async fn run_cycle(
     client: &Client,
     store: &mut SqliteStore,
     state: &mut BTreeMap<u32, GuestEnforcement>,
+    verified: &mut HashMap<u32, i64>,
     now_ms: i64,
     dry_run: bool,
 ) -> CycleOutcome {
@@ -188,6 +193,19 @@ pub async fn run_cycle(
             .iter()
             .map(|b| (b.rule.clone(), b.window.end.as_millisecond()))
             .collect();
+        // Read the config when something changed, or when it was last read long ago.
+        let verify_nics = record
+            .as_ref()
+            .is_none_or(|r| r.stage == Stage::Intent || r.applied != eval.desired)
+            || verified
+                .get(&eval.vmid)
+                .is_none_or(|t| now_ms - t >= VERIFY_EVERY_MS);
+        let pass = Pass {
+            now_ms,
+            shutdown_timeout_ms: timeout_ms,
+            dry_run,
+            verify_nics,
+        };
         let mut effects = StoreEffects { store, state };
         let result = reconcile_guest(
             client,
@@ -195,12 +213,19 @@ pub async fn run_cycle(
             record,
             &eval.desired,
             reasons,
-            now_ms,
-            timeout_ms,
-            dry_run,
+            pass,
             &mut effects,
         )
         .await;
+        match (&result, verify_nics) {
+            (Ok(_), true) => {
+                verified.insert(eval.vmid, now_ms);
+            }
+            (Err(_), _) => {
+                verified.remove(&eval.vmid);
+            }
+            _ => {}
+        }
         let (rule, used, limit) = eval
             .breaches
             .iter()

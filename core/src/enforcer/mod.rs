@@ -58,6 +58,9 @@ pub struct Enforcer {
     client: Client,
     store: SqliteStore,
     state: BTreeMap<u32, GuestEnforcement>,
+    /// When each enforced guest's config was last read, epoch ms (memory only: after a
+    /// restart every enforced guest is verified once).
+    verified: std::collections::HashMap<u32, i64>,
     dry_run: bool,
     stats: Arc<Mutex<Stats>>,
 }
@@ -74,6 +77,7 @@ impl Enforcer {
             config: config.clone(),
             store,
             state,
+            verified: Default::default(),
             dry_run: dry_run || config.enforcer.dry_run,
             stats: Arc::new(Mutex::new(Stats::default())),
         })
@@ -101,6 +105,7 @@ impl Enforcer {
             &self.client,
             &mut self.store,
             &mut self.state,
+            &mut self.verified,
             now_ms,
             self.dry_run,
         )
@@ -130,6 +135,7 @@ impl Enforcer {
             &self.client,
             &mut self.store,
             &mut self.state,
+            &mut Default::default(),
             now_ms,
             true,
         )

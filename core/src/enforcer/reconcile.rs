@@ -100,20 +100,39 @@ pub trait Effects {
     fn persist(&mut self, vmid: u32, record: Option<&GuestEnforcement>) -> Result<(), String>;
 }
 
+/// The circumstances of one reconciliation pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pass {
+    /// "Now", epoch ms.
+    pub now_ms: i64,
+    /// How long a shutdown may take before the guest is stopped, ms.
+    pub shutdown_timeout_ms: i64,
+    /// Compute and report, write nothing anywhere.
+    pub dry_run: bool,
+    /// Read the guest's config to check its NICs. Skipped for a guest whose enforcement was
+    /// applied and verified recently and whose desired state is unchanged: at steady state an
+    /// enforced guest then costs no PVE request at all most cycles (its power state comes
+    /// with the one cluster-wide read).
+    pub verify_nics: bool,
+}
+
 /// Reconciles one guest: `record` is what the enforcer changed so far, `desired` what the
-/// rules want now. `dry_run` computes and reports, writes nothing anywhere.
-#[allow(clippy::too_many_arguments)]
+/// rules want now.
 pub async fn reconcile_guest(
     client: &Client,
     guest: &GuestResource,
     record: Option<GuestEnforcement>,
     desired: &Desired,
     reasons: std::collections::BTreeMap<String, i64>,
-    now_ms: i64,
-    shutdown_timeout_ms: i64,
-    dry_run: bool,
+    pass: Pass,
     effects: &mut dyn Effects,
 ) -> Result<GuestOutcome, PveError> {
+    let Pass {
+        now_ms,
+        shutdown_timeout_ms,
+        dry_run,
+        verify_nics,
+    } = pass;
     let mut out = GuestOutcome::default();
     let vmid = guest.vmid;
     let mut rec = record.unwrap_or_else(|| GuestEnforcement {
@@ -144,28 +163,16 @@ pub async fn reconcile_guest(
             &mut out,
         )
         .await?;
-        reconcile_nics(
-            client,
-            guest,
-            &mut rec,
-            NicTarget::AsOperatorLeftThem,
-            dry_run,
-            effects,
-            &mut out,
-        )
-        .await?;
+        if verify_nics {
+            let target = NicTarget::AsOperatorLeftThem;
+            reconcile_nics(client, guest, &mut rec, target, dry_run, effects, &mut out).await?;
+        }
     } else {
         rec.pending_shutdown = None;
-        reconcile_nics(
-            client,
-            guest,
-            &mut rec,
-            nic_target(desired),
-            dry_run,
-            effects,
-            &mut out,
-        )
-        .await?;
+        if verify_nics {
+            let target = nic_target(desired);
+            reconcile_nics(client, guest, &mut rec, target, dry_run, effects, &mut out).await?;
+        }
         if rec.was_running == Some(true) && !running {
             intent(&mut rec, desired, dry_run, effects)?;
             let result = if dry_run {

@@ -89,6 +89,10 @@ pub struct Exporter {
     poll_errors: BTreeMap<String, u64>,
     /// VMIDs seen in the last successful poll (the guests `/metrics` shows).
     present: BTreeSet<u32>,
+    /// Usage in the current windows, by (period key, window start): read from the store
+    /// once per window, then kept up to date from each committed cycle, so a snapshot costs
+    /// no query (DESIGN §4: reading the current period does not grow with its polls).
+    usage: HashMap<(String, i64), HashMap<u32, (u64, u64)>>,
 }
 
 impl Exporter {
@@ -116,6 +120,7 @@ impl Exporter {
             shared: Arc::new(RwLock::new(Arc::new(Snapshot::default()))),
             poll_errors: BTreeMap::new(),
             present: BTreeSet::new(),
+            usage: HashMap::new(),
         })
     }
 
@@ -162,10 +167,21 @@ impl Exporter {
             return Err(e.into());
         }
         self.present = write.guests.iter().map(|g| g.info.vmid).collect();
+        for g in &write.guests {
+            for (key, start, rx, tx) in &g.periods {
+                // Windows not cached yet are read from the store, which has this cycle.
+                if let Some(window) = self.usage.get_mut(&(key.clone(), *start)) {
+                    let u = window.entry(g.info.vmid).or_default();
+                    u.0 += rx;
+                    u.1 += tx;
+                }
+            }
+        }
         Ok(report)
     }
 
     fn reload(&mut self) -> Result<(), ExporterError> {
+        self.usage.clear();
         let state = self.store.load_state()?;
         self.ledger = Ledger::new(
             state,
@@ -185,29 +201,31 @@ impl Exporter {
 
     /// Builds the snapshot after a successful cycle: period usage comes from the store's
     /// accumulators (a cost independent of how many polls the period holds).
-    fn build_snapshot(&self, now_ms: i64) -> Result<Snapshot, ExporterError> {
+    fn build_snapshot(&mut self, now_ms: i64) -> Result<Snapshot, ExporterError> {
         let now = ts(now_ms);
-        let tz = self.ledger.tz();
-        let mut usage: HashMap<(String, i64), HashMap<u32, (u64, u64)>> = HashMap::new();
-        let mut usage_of = |spec: PeriodSpec| -> Result<(i64, i64, String), StoreError> {
-            let w = spec.window_at(now, tz);
-            let key = (spec.key(), w.start.as_millisecond());
-            if !usage.contains_key(&key) {
-                let rows = self.store.period_usage(&key.0, key.1)?;
-                usage.insert(key.clone(), rows);
-            }
-            Ok((key.1, w.end.as_second(), key.0))
+        let tz = self.ledger.tz().clone();
+        // (window start, window end in seconds, period key) of each calendar period and rule.
+        let window = |spec: PeriodSpec| {
+            let w = spec.window_at(now, &tz);
+            (w.start.as_millisecond(), w.end.as_second(), spec.key())
         };
-        let calendar: Vec<(i64, i64, String)> = calendar_specs()
-            .into_iter()
-            .map(&mut usage_of)
-            .collect::<Result<_, _>>()?;
-        let rules: Vec<(i64, i64, String)> = self
-            .config
-            .rules
+        let calendar: Vec<(i64, i64, String)> = calendar_specs().into_iter().map(window).collect();
+        let rules: Vec<(i64, i64, String)> =
+            self.config.rules.iter().map(|r| window(r.period)).collect();
+        let current: BTreeSet<(String, i64)> = calendar
             .iter()
-            .map(|r| usage_of(r.period))
-            .collect::<Result<_, _>>()?;
+            .chain(&rules)
+            .map(|(start, _, key)| (key.clone(), *start))
+            .collect();
+        // Windows that ended are dropped; new ones are read once.
+        self.usage.retain(|k, _| current.contains(k));
+        for k in current {
+            if !self.usage.contains_key(&k) {
+                let rows = self.store.period_usage(&k.0, k.1)?;
+                self.usage.insert(k, rows);
+            }
+        }
+        let usage = &self.usage;
         let get = |start: i64, key: &str, vmid: u32| {
             usage
                 .get(&(key.to_string(), start))

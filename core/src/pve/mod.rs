@@ -219,7 +219,10 @@ impl Client {
         let builder = reqwest::Client::builder()
             .user_agent(concat!("pve-traffic/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(opts.timeout)
-            .timeout(opts.timeout);
+            .timeout(opts.timeout)
+            // pveproxy gzips every answer over 1 KiB when asked: at 10,000 guests that is
+            // ~40 ms of the PVE host's CPU per poll to save 3 MB on a LAN once a minute.
+            .no_gzip();
         let builder = match tls::client_config(&trust)? {
             Some(config) => builder.use_preconfigured_tls(config),
             None => builder.use_rustls_tls().tls_built_in_root_certs(true),

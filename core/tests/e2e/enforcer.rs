@@ -2,7 +2,7 @@
 //! simulator's time; what the enforcer did is read back from `/sim/requests` and the guests'
 //! configs, never from the enforcer itself.
 
-use pve_traffic::enforcer::reconcile::{reconcile_guest, Effects};
+use pve_traffic::enforcer::reconcile::{reconcile_guest, Effects, Pass};
 use pve_traffic::enforcer::state::{Desired, GuestEnforcement, Stage};
 use pve_traffic::enforcer::Enforcer;
 use pve_traffic::exporter::client_options;
@@ -418,9 +418,7 @@ async fn killed_between_the_pve_write_and_the_state_write() {
         None,
         &Desired::Disconnect,
         Default::default(),
-        now,
-        120_000,
-        false,
+        pass(now),
         &mut killed,
     )
     .await;
@@ -443,9 +441,7 @@ async fn killed_between_the_pve_write_and_the_state_write() {
         Some(intent),
         &Desired::Disconnect,
         Default::default(),
-        now,
-        120_000,
-        false,
+        pass(now),
         &mut keep,
     )
     .await
@@ -461,9 +457,7 @@ async fn killed_between_the_pve_write_and_the_state_write() {
         Some(applied),
         &Desired::Normal,
         Default::default(),
-        now,
-        120_000,
-        false,
+        pass(now),
         &mut keep,
     )
     .await
@@ -471,4 +465,13 @@ async fn killed_between_the_pve_write_and_the_state_write() {
     assert_eq!(out.writes, 1);
     assert!(out.record.is_none());
     assert_eq!(w.nets(100, "pve1", "qemu").await, before);
+}
+
+fn pass(now_ms: i64) -> Pass {
+    Pass {
+        now_ms,
+        shutdown_timeout_ms: 120_000,
+        dry_run: false,
+        verify_nics: true,
+    }
 }
