@@ -1,5 +1,6 @@
 //! What both daemons share at the process edge: log setup and the shutdown signal.
 
+use std::future::IntoFuture;
 use std::str::FromStr;
 
 /// How log lines are written (to stderr).
@@ -62,4 +63,31 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+}
+
+/// An HTTP server running beside a daemon's loop, stopped gracefully by [`HttpServer::stop`].
+pub struct HttpServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl HttpServer {
+    /// Serves `router` on `listener` in a task of its own.
+    pub fn spawn(listener: tokio::net::TcpListener, router: axum::Router) -> HttpServer {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
+        HttpServer { stop, task }
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the task.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }

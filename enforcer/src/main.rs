@@ -59,7 +59,7 @@ fn main() -> ExitCode {
         }
     };
     for w in &loaded.warnings {
-        tracing::warn!("{}: {w}", path.display());
+        tracing::warn!("{w}");
     }
     let runtime = match daemon::runtime() {
         Ok(r) => r,

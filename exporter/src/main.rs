@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         }
     };
     for w in &loaded.warnings {
-        tracing::warn!("{}: {w}", path.display());
+        tracing::warn!("{w}");
     }
     match args.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {

@@ -32,6 +32,20 @@ pub enum FailSafe {
     Store(String),
 }
 
+impl std::fmt::Display for FailSafe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailSafe::NoData => f.write_str("the exporter has not recorded any usage in this database yet"),
+            FailSafe::StaleData { age_s } => write!(
+                f,
+                "the exporter's newest data is {age_s} s old, older than enforcer.max_data_age_seconds (is the exporter running?)"
+            ),
+            FailSafe::Pve(e) => write!(f, "PVE could not be read: {e}"),
+            FailSafe::Store(e) => write!(f, "the database could not be read: {e}"),
+        }
+    }
+}
+
 impl FailSafe {
     /// Metric label `reason`.
     pub fn reason(&self) -> &'static str {
@@ -237,6 +251,12 @@ pub async fn run_cycle(
             Ok(g) => {
                 out.writes += g.writes;
                 for (action, result, detail) in g.actions {
+                    // A dry run decides, but does nothing: say so in the log and metrics.
+                    let result = if dry_run && result == "ok" {
+                        "dry_run".to_string()
+                    } else {
+                        result
+                    };
                     out.actions.push(ActionRecord {
                         at_ms: now_ms,
                         vmid: eval.vmid,

@@ -18,10 +18,11 @@ pub mod reconcile;
 pub mod state;
 
 use std::collections::BTreeMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
+use crate::daemon::HttpServer;
 use crate::exporter::client_options;
 use crate::exporter::cycle::ts;
 use crate::pve::{Client, PveError};
@@ -50,6 +51,9 @@ pub enum EnforcerError {
     /// A command got bad input.
     #[error("{0}")]
     Usage(String),
+    /// The enforcer would take no action now (fail safe), so there is nothing to plan.
+    #[error("no plan: {0}; the enforcer takes no action while this lasts")]
+    FailSafe(cycle::FailSafe),
 }
 
 /// The enforcer with its state.
@@ -112,7 +116,7 @@ impl Enforcer {
         .await;
         match &out.fail_safe {
             Some(f) => {
-                tracing::warn!(reason = f.reason(), detail = ?f, "fail safe: no action this cycle")
+                tracing::warn!(reason = f.reason(), "fail safe: no action this cycle: {f}")
             }
             None => tracing::info!(
                 evaluated = out.evaluated,
@@ -141,9 +145,7 @@ impl Enforcer {
         )
         .await;
         if let Some(f) = out.fail_safe {
-            return Err(EnforcerError::Usage(format!(
-                "no plan: {f:?} (the enforcer would take no action)"
-            )));
+            return Err(EnforcerError::FailSafe(f));
         }
         let state = &self.state;
         let current = |vmid: u32| {
@@ -268,14 +270,7 @@ pub async fn run(
         .await
         .map_err(|source| EnforcerError::Listen { addr, source })?;
     tracing::info!(%addr, dry_run = enforcer.dry_run, enforced = enforcer.state.len(), "enforcer started");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, metrics::router(enforcer.stats()))
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .into_future(),
-    );
+    let server = HttpServer::spawn(listener, metrics::router(enforcer.stats()));
     let mut ticker = tokio::time::interval(config.enforcer.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -292,7 +287,6 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down");
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    server.stop().await;
     Ok(())
 }

@@ -13,11 +13,12 @@ pub mod metrics;
 pub mod snapshot;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::daemon::HttpServer;
 use crate::period::PeriodSpec;
 use crate::pve::{Client, ClientOptions, PveError};
 use crate::store::{SqliteStore, Store, StoreError};
@@ -319,14 +320,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .local_addr()
         .map_err(|source| ExporterError::Listen { addr, source })?;
     tracing::info!(%bound, pve = %config.pve.url, interval_s = config.monitor.interval.as_secs(), "exporter started; metrics on /metrics");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, http::router(exporter.shared()))
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .into_future(),
-    );
+    let server = HttpServer::spawn(listener, http::router(exporter.shared()));
     let mut ticker = tokio::time::interval(config.monitor.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_retention: Option<Instant> = None;
@@ -359,7 +353,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         }
     }
     tracing::info!("shutting down");
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    server.stop().await;
     Ok(())
 }
