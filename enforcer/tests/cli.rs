@@ -602,3 +602,30 @@ async fn run_dry_run_writes_nothing() {
     let status = w.command(&["status"]);
     assert_eq!(text(&status.stdout), "no guest is enforced\n", "{status:?}");
 }
+
+/// SIGHUP reloads the rules: a limit tightened in the file while the daemon runs is enforced
+/// without a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_the_rules() {
+    let mut w =
+        World::start("  - { name: monthly, period: month, limit: 1TB, action: disconnect }\n")
+            .await;
+    w.advance_and_poll(60).await;
+    let d = w.spawn(&[]);
+    d.cycles(2).await;
+    assert!(!w.net0(100).await.contains("link_down=1"), "under 1 TB");
+    let tightened = std::fs::read_to_string(&w.cfg)
+        .unwrap()
+        .replace("limit: 1TB", "limit: 10MB");
+    std::fs::write(&w.cfg, tightened).unwrap();
+    let pid = d.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    d.eventually("the disconnect after the reload", || async {
+        w.net0(100).await.contains("link_down=1").then_some(())
+    })
+    .await;
+}
