@@ -132,6 +132,11 @@ async fn main() {
             "< 200",
         ),
         (
+            "… of which pve-sim answering GET /cluster/resources, same process and cores (ms)",
+            median(answers),
+            "",
+        ),
+        (
             "render /metrics, classic text (ms)",
             median(renders),
             "< 25",

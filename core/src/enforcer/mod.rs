@@ -262,13 +262,25 @@ pub async fn run(
     config: Config,
     dry_run: bool,
     shutdown: impl Future<Output = ()>,
-    mut reload: tokio::sync::mpsc::Receiver<Config>,
+    reload: tokio::sync::mpsc::Receiver<Config>,
 ) -> Result<(), EnforcerError> {
-    let mut enforcer = Enforcer::open(&config, dry_run)?;
     let addr = config.enforcer.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| EnforcerError::Listen { addr, source })?;
+    serve(config, dry_run, listener, shutdown, reload).await
+}
+
+/// [`run`] on a listener the caller bound (tests bind port 0 and learn the port first).
+pub async fn serve(
+    config: Config,
+    dry_run: bool,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+    mut reload: tokio::sync::mpsc::Receiver<Config>,
+) -> Result<(), EnforcerError> {
+    let mut enforcer = Enforcer::open(&config, dry_run)?;
+    let addr = listener.local_addr().unwrap_or(config.enforcer.listen);
     tracing::info!(%addr, dry_run = enforcer.dry_run, enforced = enforcer.state.len(), "enforcer started");
     let server = HttpServer::spawn(listener, metrics::router(enforcer.stats()));
     let mut ticker = tokio::time::interval(config.enforcer.interval);

@@ -227,12 +227,12 @@ impl Exporter {
             }
         }
         let usage = &self.usage;
-        let get = |start: i64, key: &str, vmid: u32| {
-            usage
-                .get(&(key.to_string(), start))
-                .and_then(|m| m.get(&vmid))
-                .copied()
-                .unwrap_or((0, 0))
+        // Each period's usage map, found once rather than once per guest.
+        let map_of = |(start, _, key): &(i64, i64, String)| usage.get(&(key.clone(), *start));
+        let calendar_maps: Vec<_> = calendar.iter().map(map_of).collect();
+        let rule_maps: Vec<_> = rules.iter().map(map_of).collect();
+        let get = |map: Option<&HashMap<u32, (u64, u64)>>, vmid: u32| {
+            map.and_then(|m| m.get(&vmid)).copied().unwrap_or((0, 0))
         };
         let mut snap = Snapshot {
             up: true,
@@ -244,8 +244,8 @@ impl Exporter {
         for vmid in &self.present {
             let t = &self.ledger.guests[vmid];
             let mut periods = [(0, 0); 4];
-            for (i, (start, _, key)) in calendar.iter().enumerate() {
-                periods[i] = get(*start, key, *vmid);
+            for (period, map) in periods.iter_mut().zip(&calendar_maps) {
+                *period = get(*map, *vmid);
             }
             let id = t.info.guest_type.id(*vmid);
             snap.guests.push(GuestSnapshot {
@@ -262,11 +262,11 @@ impl Exporter {
                 resets: t.totals.resets,
                 periods,
             });
-            for (rule, (start, end, key)) in self.config.rules.iter().zip(&rules) {
+            for ((rule, (_, end, _)), map) in self.config.rules.iter().zip(&rules).zip(&rule_maps) {
                 if !rule.applies_to(*vmid, &t.info.tags) {
                     continue;
                 }
-                let (rx, tx) = get(*start, key, *vmid);
+                let (rx, tx) = get(*map, *vmid);
                 snap.quotas.push(QuotaSnapshot {
                     vmid: *vmid,
                     id: id.clone(),
@@ -311,11 +311,21 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// on. The cycle in progress when `shutdown` fires completes first (its commit is atomic
 /// either way).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ExporterError> {
-    let mut exporter = Exporter::open(&config)?;
     let addr = config.exporter.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ExporterError::Listen { addr, source })?;
+    serve(config, listener, shutdown).await
+}
+
+/// [`run`] on a listener the caller bound (tests bind port 0 and learn the port first).
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ExporterError> {
+    let mut exporter = Exporter::open(&config)?;
+    let addr = config.exporter.listen;
     let bound = listener
         .local_addr()
         .map_err(|source| ExporterError::Listen { addr, source })?;
