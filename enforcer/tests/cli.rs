@@ -510,6 +510,14 @@ async fn run_disconnects_once_serves_metrics_and_restarts_without_reapplying() {
         "{m}"
     );
     assert_eq!(
+        sample(
+            &m,
+            "pve_traffic_enforcer_guest_enforced{id=\"qemu/100\",rule=\"monthly\",action=\"disconnect\"}"
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
         sample(&m, "pve_traffic_enforcer_fail_safe"),
         Some(0.0),
         "{m}"

@@ -77,6 +77,8 @@ pub struct CycleOutcome {
     pub evaluations: Vec<Evaluation>,
     /// How long evaluation (excluding PVE round trips) took, seconds.
     pub evaluation_seconds: f64,
+    /// PVE's `id` (`qemu/100`) of every enforced guest PVE listed this cycle.
+    pub ids: HashMap<u32, String>,
 }
 
 /// The enforcer's persistent side: the store, written through [`Effects`].
@@ -295,6 +297,10 @@ pub async fn run_cycle(
             }
         }
     }
+    out.ids = state
+        .keys()
+        .filter_map(|vmid| by_vmid.get(vmid).map(|g| (*vmid, g.guest_type.id(*vmid))))
+        .collect();
     out.evaluations = evaluations;
     out
 }

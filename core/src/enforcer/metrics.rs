@@ -29,6 +29,10 @@ pub struct Stats {
     pub actions: BTreeMap<(String, String), u64>,
     /// Guests enforced now, by (rule, action).
     pub enforced: BTreeMap<(String, String), u64>,
+    /// Each enforced guest: (`id`, rule, action).
+    pub guest_enforced: Vec<(String, String, String)>,
+    /// PVE's `id` of guests seen enforced (kept across fail-safe cycles, which list none).
+    pub ids: BTreeMap<u32, String>,
     /// Cycles that acted on nothing, by reason.
     pub fail_safe: BTreeMap<String, u64>,
     /// Whether the last cycle failed safe.
@@ -56,12 +60,23 @@ impl Stats {
         self.evaluation_seconds = out.evaluation_seconds;
         self.data_age_seconds = out.data_age_s;
         self.enforced.clear();
+        self.guest_enforced.clear();
+        self.ids
+            .extend(out.ids.iter().map(|(k, v)| (*k, v.clone())));
+        self.ids.retain(|vmid, _| state.contains_key(vmid));
         for r in state.values() {
+            let id = self
+                .ids
+                .get(&r.vmid)
+                .cloned()
+                .unwrap_or_else(|| r.vmid.to_string());
             for rule in r.reasons.keys() {
+                let action = r.applied.as_str().to_string();
                 *self
                     .enforced
-                    .entry((rule.clone(), r.applied.as_str().to_string()))
+                    .entry((rule.clone(), action.clone()))
                     .or_default() += 1;
+                self.guest_enforced.push((id.clone(), rule.clone(), action));
             }
         }
     }
@@ -91,6 +106,14 @@ impl Stats {
         );
         for ((rule, action), v) in &self.enforced {
             e.sample_u64(&[("rule", rule), ("action", action)], *v);
+        }
+        e.family(
+            &n("guest_enforced"),
+            "1 for each guest the enforcer holds in a penalty state, by rule and action.",
+            Kind::Gauge,
+        );
+        for (id, rule, action) in &self.guest_enforced {
+            e.sample(&[("id", id), ("rule", rule), ("action", action)], 1.0);
         }
         e.family(
             &n("fail_safe"),
