@@ -10,8 +10,6 @@
 //! - `control`: the `/sim/` API: truth, advance, guest events, faults, request log, scenario.
 //! - `property`: random event sequences; observed counter deltas against `/sim/truth`.
 
-#![allow(dead_code)]
-
 mod auth;
 mod cluster;
 mod config;
