@@ -169,6 +169,44 @@ impl SqliteStore {
 /// Creates `path`'s directory (0700) and the file itself (0600) if missing, so the database is
 /// never readable by others, not even for a moment. An existing file keeps its mode (an
 /// operator may have widened it for a reader group on purpose); a world-readable one is
+/// Rows per multi-row guest upsert (16 parameters each).
+const GUEST_BATCH: usize = 50;
+
+/// The upsert of `rows` guest rows (cached per row count).
+fn guest_upsert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; 16].join(", "));
+    let values = vec![row.as_str(); rows].join(", ");
+    format!(
+        "INSERT INTO guests (vmid, guest_type, name, node, tags, template, running,
+             rx_total, tx_total, resets,
+             raw_node, raw_running, raw_uptime, raw_netin, raw_netout, raw_at_ms)
+         VALUES {values}
+         ON CONFLICT (vmid) DO UPDATE SET
+             guest_type = excluded.guest_type, name = excluded.name,
+             node = excluded.node, tags = excluded.tags,
+             template = excluded.template, running = excluded.running,
+             rx_total = guests.rx_total + excluded.rx_total,
+             tx_total = guests.tx_total + excluded.tx_total,
+             resets = guests.resets + excluded.resets,
+             raw_node = excluded.raw_node, raw_running = excluded.raw_running,
+             raw_uptime = excluded.raw_uptime, raw_netin = excluded.raw_netin,
+             raw_netout = excluded.raw_netout, raw_at_ms = excluded.raw_at_ms"
+    )
+}
+
+/// Rows per multi-row period upsert (5 parameters each, well under SQLite's limit).
+const PERIOD_BATCH: usize = 200;
+
+/// The upsert adding `rows` period accumulator rows (cached per row count).
+fn period_upsert_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?)"; rows].join(", ");
+    format!(
+        "INSERT INTO period_usage (period_key, window_start_ms, vmid, rx, tx) VALUES {values}
+         ON CONFLICT (period_key, window_start_ms, vmid) DO UPDATE SET
+             rx = period_usage.rx + excluded.rx, tx = period_usage.tx + excluded.tx"
+    )
+}
+
 /// logged.
 fn create_private(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -335,22 +373,62 @@ impl Store for SqliteStore {
             .optional()?
             .unwrap_or(i64::MIN);
         {
-            let mut upsert_guest = tx.prepare_cached(
-                "INSERT INTO guests (vmid, guest_type, name, node, tags, template, running,
-                     rx_total, tx_total, resets,
-                     raw_node, raw_running, raw_uptime, raw_netin, raw_netout, raw_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                 ON CONFLICT (vmid) DO UPDATE SET
-                     guest_type = excluded.guest_type, name = excluded.name,
-                     node = excluded.node, tags = excluded.tags,
-                     template = excluded.template, running = excluded.running,
-                     rx_total = guests.rx_total + excluded.rx_total,
-                     tx_total = guests.tx_total + excluded.tx_total,
-                     resets = guests.resets + excluded.resets,
-                     raw_node = excluded.raw_node, raw_running = excluded.raw_running,
-                     raw_uptime = excluded.raw_uptime, raw_netin = excluded.raw_netin,
-                     raw_netout = excluded.raw_netout, raw_at_ms = excluded.raw_at_ms",
-            )?;
+            // One guest row per guest, in multi-row batches (as the period rows below), all
+            // before the hourly rows that reference them.
+            let tags: Vec<String> = cycle
+                .guests
+                .iter()
+                .map(|g| serde_json::to_string(&g.info.tags).expect("strings serialise"))
+                .collect();
+            let numbers: Vec<[i64; 7]> = cycle
+                .guests
+                .iter()
+                .map(|g| {
+                    let c = &g.counters;
+                    [
+                        sql(g.rx),
+                        sql(g.tx),
+                        i64::from(g.reset),
+                        sql(c.uptime),
+                        sql(c.netin),
+                        sql(c.netout),
+                        c.at_ms,
+                    ]
+                })
+                .collect();
+            let types: Vec<&'static str> = cycle
+                .guests
+                .iter()
+                .map(|g| g.info.guest_type.as_str())
+                .collect();
+            let all = cycle.guests.iter().zip(&tags).zip(&numbers).zip(&types);
+            let rows: Vec<_> = all.map(|(((g, t), n), ty)| (g, t, n, ty)).collect();
+            for chunk in rows.chunks(GUEST_BATCH) {
+                let mut stmt = tx.prepare_cached(&guest_upsert_sql(chunk.len()))?;
+                let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 16);
+                for (g, tags, n, ty) in chunk {
+                    let (i, c) = (&g.info, &g.counters);
+                    values.extend_from_slice(&[
+                        &i.vmid as &dyn rusqlite::ToSql,
+                        *ty,
+                        &i.name,
+                        &i.node,
+                        *tags,
+                        &i.template,
+                        &i.running,
+                        &n[0],
+                        &n[1],
+                        &n[2],
+                        &c.node,
+                        &c.running,
+                        &n[3],
+                        &n[4],
+                        &n[5],
+                        &n[6],
+                    ]);
+                }
+                stmt.execute(values.as_slice())?;
+            }
             let mut read_hour = tx.prepare_cached(
                 "SELECT rx, tx, detail FROM hourly WHERE vmid = ?1 AND hour_ms = ?2",
             )?;
@@ -359,33 +437,11 @@ impl Store for SqliteStore {
                  ON CONFLICT (vmid, hour_ms) DO UPDATE SET
                      rx = excluded.rx, tx = excluded.tx, detail = excluded.detail",
             )?;
-            let mut upsert_period = tx.prepare_cached(
-                "INSERT INTO period_usage (period_key, window_start_ms, vmid, rx, tx)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (period_key, window_start_ms, vmid) DO UPDATE SET
-                     rx = period_usage.rx + excluded.rx, tx = period_usage.tx + excluded.tx",
-            )?;
+            // Period accumulators are most of a commit's rows (one per guest and period key):
+            // they go in batches of multi-row upserts, which spares SQLite a statement per row.
+            let mut period_rows: Vec<(&str, i64, u32, i64, i64)> = Vec::new();
             for g in &cycle.guests {
-                let (i, c) = (&g.info, &g.counters);
-                let tags = serde_json::to_string(&i.tags).expect("strings serialise");
-                upsert_guest.execute(params![
-                    i.vmid,
-                    i.guest_type.as_str(),
-                    i.name,
-                    i.node,
-                    tags,
-                    i.template,
-                    i.running,
-                    sql(g.rx),
-                    sql(g.tx),
-                    i64::from(g.reset),
-                    c.node,
-                    c.running,
-                    sql(c.uptime),
-                    sql(c.netin),
-                    sql(c.netout),
-                    c.at_ms,
-                ])?;
+                let i = &g.info;
 
                 // This cycle's buckets, grouped by hour.
                 let mut hours: BTreeMap<i64, HourDetail> = BTreeMap::new();
@@ -422,8 +478,19 @@ impl Store for SqliteStore {
                     e.1 += tx;
                 }
                 for ((key, start), (rx, tx)) in periods {
-                    upsert_period.execute(params![key, start, i.vmid, sql(rx), sql(tx)])?;
+                    period_rows.push((key, start, i.vmid, sql(rx), sql(tx)));
                 }
+            }
+
+            for chunk in period_rows.chunks(PERIOD_BATCH) {
+                let mut stmt = tx.prepare_cached(&period_upsert_sql(chunk.len()))?;
+                let values: Vec<&dyn rusqlite::ToSql> = chunk
+                    .iter()
+                    .flat_map(|(key, start, vmid, rx, tx)| {
+                        [key as &dyn rusqlite::ToSql, start, vmid, rx, tx]
+                    })
+                    .collect();
+                stmt.execute(values.as_slice())?;
             }
 
             let mut add_discarded = tx.prepare_cached(
