@@ -1,7 +1,11 @@
 //! What both daemons share at the process edge: log setup and the shutdown signal.
 
 use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::str::FromStr;
+
+use crate::config::{self, Config};
 
 /// How log lines are written (to stderr).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +41,26 @@ pub fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Loads the config named by `--config` (else `PVE_TRAFFIC_CONFIG`, else `./config.yaml`)
+/// and logs its warnings. On failure prints the error as `binary: …` and gives exit status 2
+/// (a bad config is the operator's to fix, not a crash).
+pub fn load_config(binary: &str, arg: Option<&Path>) -> Result<(PathBuf, Config), ExitCode> {
+    let env = |k: &str| std::env::var(k).ok();
+    let path = config::config_path(arg, &env);
+    match config::load(&path, &env) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            Ok((path, loaded.config))
+        }
+        Err(e) => {
+            eprintln!("{binary}: {e}");
+            Err(ExitCode::from(2))
+        }
     }
 }
 

@@ -7,120 +7,11 @@
 //! the retry rule for writes). `util` starts a simulator per test on a free port; time
 //! moves only by `/sim/advance`, never by sleeping.
 
+#[path = "support/sim.rs"]
+mod sim;
+
 mod util {
-    use std::path::PathBuf;
-    use std::time::Duration;
-
-    use pve_sim::{Options, RunningSim, Scenario};
-    use pve_traffic::pve::{Client, ClientOptions};
-    use pve_traffic::secret::Secret;
-    use serde_json::Value;
-
-    /// A running simulator and a plain HTTPS client for its `/sim/` control API.
-    pub struct Sim {
-        pub sim: RunningSim,
-        control: reqwest::Client,
-        /// Holds the CA file the PVE client trusts.
-        dir: PathBuf,
-    }
-
-    impl Drop for Sim {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
-    impl Sim {
-        /// A simulator for the scenario in `yaml`.
-        pub async fn with(yaml: &str) -> Sim {
-            let scenario =
-                Scenario::from_yaml(yaml).unwrap_or_else(|e| panic!("bad scenario: {e}"));
-            let sim = pve_sim::start(Options::for_tests(scenario))
-                .await
-                .expect("simulator starts");
-            let ca_pem = sim.ca_pem().unwrap().to_string();
-            let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap();
-            let control = reqwest::Client::builder()
-                .add_root_certificate(ca)
-                .build()
-                .unwrap();
-            let dir = std::env::temp_dir().join(format!(
-                "pve-writes-test-{}-{}",
-                std::process::id(),
-                sim.addr().port()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
-            Sim { sim, control, dir }
-        }
-
-        /// A PVE client trusting the simulator's CA (`pve.tls.ca_file`), 5 s timeout.
-        pub fn client(&self) -> Client {
-            let mut o = ClientOptions::new(
-                self.sim.base_url(),
-                self.sim.token_id(),
-                Secret::new(self.sim.token_secret()),
-            );
-            o.ca_file = Some(self.dir.join("ca.pem"));
-            o.timeout = Duration::from_secs(5);
-            Client::new(o).unwrap()
-        }
-
-        /// Calls the control API; panics unless it answers 200.
-        pub async fn control(
-            &self,
-            method: reqwest::Method,
-            path: &str,
-            body: Option<Value>,
-        ) -> Value {
-            let url = format!("{}/sim{path}", self.sim.base_url());
-            let mut req = self.control.request(method, url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await.unwrap();
-            let status = resp.status();
-            let value: Value = resp.json().await.unwrap();
-            assert_eq!(status, 200, "{path}: {value}");
-            value
-        }
-
-        /// Moves simulated time forward.
-        pub async fn advance(&self, seconds: u64) {
-            self.control(
-                reqwest::Method::POST,
-                &format!("/advance?seconds={seconds}"),
-                None,
-            )
-            .await;
-        }
-
-        /// `/sim/truth` of one guest.
-        pub async fn truth(&self, vmid: u32) -> Value {
-            let t = self
-                .control(reqwest::Method::GET, &format!("/truth?vmid={vmid}"), None)
-                .await;
-            t["guests"][vmid.to_string()].clone()
-        }
-
-        /// Every PVE API request logged so far.
-        pub async fn requests(&self) -> Vec<Value> {
-            let v = self.control(reqwest::Method::GET, "/requests", None).await;
-            v.as_array().unwrap().clone()
-        }
-
-        /// Forgets the request log.
-        pub async fn clear_requests(&self) {
-            self.control(reqwest::Method::DELETE, "/requests", None)
-                .await;
-        }
-
-        /// Arms a fault.
-        pub async fn fault(&self, fault: Value) {
-            self.control(reqwest::Method::POST, "/faults", Some(fault))
-                .await;
-        }
-    }
+    pub use super::sim::Sim;
 
     /// Two nodes; a QEMU VM with two NICs (one with an operator's rate, one already carrying
     /// `link_down=0`) and an LXC container, both running with flat traffic.
@@ -190,8 +81,8 @@ mod nics {
 
     #[tokio::test]
     async fn disconnect_stops_traffic_and_restore_is_byte_identical() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         s.advance(60).await;
         for guest in GUESTS {
             let (node, ty, vmid) = guest;
@@ -240,8 +131,8 @@ mod nics {
 
     #[tokio::test]
     async fn a_rate_limit_caps_traffic_and_keeps_a_lower_operator_rate() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         // 0.05 MB/s = 52428 B/s: below net0's 100000 B/s offered; above net1's 50000.
         let mut changes = BTreeMap::new();
         let before = edit_all(&c, GUESTS[0], &mut changes, |n, ch| {
@@ -304,8 +195,8 @@ mod nics {
 
     #[tokio::test]
     async fn a_change_between_read_and_write_is_a_digest_conflict() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         for (node, ty, vmid) in GUESTS {
             let ours = c.guest_config(node, ty, vmid).await.unwrap();
             // Someone else writes in between (with the digest they read: it succeeds).
@@ -353,8 +244,8 @@ mod nics {
 
     #[tokio::test]
     async fn the_write_sends_only_the_changed_nets_and_the_digest() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         let config = c.guest_config("pve2", GuestType::Lxc, 101).await.unwrap();
         s.clear_requests().await;
         let mut change = NicChange::default();
@@ -389,8 +280,8 @@ mod nics {
 
     #[tokio::test]
     async fn a_stopped_guest_is_written_too() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         let mut changes = BTreeMap::new();
         let guest = ("pve1", GuestType::Qemu, 102);
         let before = edit_all(&c, guest, &mut changes, nic::apply_link_down).await;
@@ -413,8 +304,8 @@ mod power {
 
     #[tokio::test]
     async fn shutdown_then_start_a_vm() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         s.clear_requests().await;
         let upid = c
             .power("pve1", GuestType::Qemu, 100, SHUTDOWN)
@@ -456,8 +347,8 @@ mod power {
 
     #[tokio::test]
     async fn starting_a_running_vm_is_a_failed_task() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         let upid = c
             .power("pve1", GuestType::Qemu, 100, PowerAction::Start)
             .await
@@ -476,8 +367,8 @@ mod power {
 
     #[tokio::test]
     async fn stop_a_vm() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         s.clear_requests().await;
         let upid = c
             .power("pve1", GuestType::Qemu, 100, PowerAction::Stop)
@@ -492,8 +383,8 @@ mod power {
 
     #[tokio::test]
     async fn lxc_shutdown_start_and_its_synchronous_refusals() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         // Starting a running CT is refused at once, not as a task.
         let err = c
             .power("pve2", GuestType::Lxc, 101, PowerAction::Start)
@@ -538,8 +429,8 @@ mod power {
 
     #[tokio::test]
     async fn a_task_is_asked_of_its_own_node() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         let upid = c
             .power("pve1", GuestType::Qemu, 100, PowerAction::Stop)
             .await
@@ -553,8 +444,8 @@ mod power {
 
     #[tokio::test]
     async fn a_power_post_is_retried_only_when_pve_never_saw_it() {
-        let s = Sim::with(CLUSTER).await;
-        let c = s.client();
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
         s.clear_requests().await;
         s.fault(json!({"kind": "http595", "count": 1})).await;
         let upid = c

@@ -49,18 +49,10 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     daemon::init_logging(args.log_format);
-    let env = |k: &str| std::env::var(k).ok();
-    let path = config::config_path(args.config.as_deref(), &env);
-    let loaded = match config::load(&path, &env) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("pve-traffic-enforcer: {e}");
-            return ExitCode::from(2);
-        }
+    let (path, config) = match daemon::load_config("pve-traffic-enforcer", args.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
-    for w in &loaded.warnings {
-        tracing::warn!("{w}");
-    }
     let runtime = match daemon::runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -68,7 +60,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = loaded.config;
     let result = runtime.block_on(async move {
         let now = jiff::Timestamp::now().as_millisecond();
         match args.command.unwrap_or(Command::Run { dry_run: false }) {

@@ -35,25 +35,17 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     daemon::init_logging(args.log_format);
-    let env = |k: &str| std::env::var(k).ok();
-    let path = config::config_path(args.config.as_deref(), &env);
-    let loaded = match config::load(&path, &env) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("pve-traffic-exporter: {e}");
-            return ExitCode::from(2);
-        }
+    let (path, config) = match daemon::load_config("pve-traffic-exporter", args.config.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
-    for w in &loaded.warnings {
-        tracing::warn!("{w}");
-    }
     match args.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
-            print!("{}", loaded.config.to_masked_yaml());
+            print!("{}", config.to_masked_yaml());
             eprintln!("{}: OK", path.display());
             ExitCode::SUCCESS
         }
-        Command::Serve => serve(loaded.config),
+        Command::Serve => serve(config),
     }
 }
 
