@@ -12,7 +12,10 @@
 //!   **hour totals** kept beyond it (the coarse rollup, [`Store::hourly`]);
 //! - **period accumulators**: per (period key, window start, guest) byte sums, added to on every
 //!   commit, so the enforcer reads current usage with one indexed lookup whose cost does not
-//!   grow with the number of polls in the period (DESIGN §4, [`Store::period_usage`]);
+//!   grow with the number of polls in the period (DESIGN §4, [`Store::period_usage`]). The
+//!   SQLite store keeps each guest's open window per period in the guest's row and moves a
+//!   window to its own row when it closes (`open_windows`): a commit then writes two rows per
+//!   guest, not two plus one per period;
 //! - **discarded-delta counts** by reason and the time of the last committed cycle.
 //!
 //! The enforcer's own records (what it changed, releases, the action log) live behind a
@@ -40,6 +43,7 @@ pub mod memory;
 pub mod sqlite;
 
 mod detail;
+mod open_windows;
 mod schema;
 
 pub use enforcement::EnforcementStore;

@@ -55,6 +55,11 @@ use super::StoreError;
 /// - `action_log`: every action taken; `id` keeps insertion order among equal times. Indexed
 ///   by time and by (guest, time), the two ways it is read (newest first).
 ///
+/// Version 3: `guests.open_windows`, each guest's newest window per period key with its
+/// running sums (`store::open_windows`); `period_usage` keeps the windows that closed. The
+/// rows already in `period_usage` stay as they are: readers add both places, so nothing needs
+/// moving. NULL: no window open.
+///
 /// Column names avoid words reserved in PostgreSQL or MariaDB (`key`, `limit`, `release`).
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: initial schema
@@ -150,6 +155,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX action_log_at ON action_log (at_ms, id);
     CREATE INDEX action_log_vmid_at ON action_log (vmid, at_ms, id);",
+    // 3: open period windows in the guest row
+    "ALTER TABLE guests ADD COLUMN open_windows BLOB;",
 ];
 
 /// The schema version this build reads and writes.
@@ -272,6 +279,6 @@ mod tests {
             .unwrap();
         assert_eq!(enforcement, 0, "the half-applied step was rolled back");
         conn.execute_batch("DROP TABLE action_log").unwrap();
-        assert_eq!(migrate(&mut conn).unwrap(), vec![2]);
+        assert_eq!(migrate(&mut conn).unwrap(), vec![2, 3]);
     }
 }
