@@ -46,7 +46,9 @@ pub(crate) struct OpenWindows(Vec<OpenWindow>);
 pub(crate) struct TooBig;
 
 impl OpenWindows {
-    /// The open window's sums if `key`'s open window starts at `start_ms`.
+    /// The open window's sums if `key`'s open window starts at `start_ms` (readers use
+    /// [`lookup`] on the encoded set instead).
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str, start_ms: i64) -> Option<(u64, u64)> {
         self.0
             .iter()
@@ -135,6 +137,36 @@ impl OpenWindows {
         }
         let sorted = windows.windows(2).all(|p| p[0].key < p[1].key);
         (sorted && bytes.is_empty()).then_some(OpenWindows(windows))
+    }
+}
+
+/// The sums of `key`'s open window in an encoded set if it starts at `start_ms`, read in
+/// place (no allocation: readers scan every guest's set). `Err` if the bytes do not decode
+/// exactly as [`OpenWindows::decode`] would accept them.
+pub(crate) fn lookup(mut bytes: &[u8], key: &str, start_ms: i64) -> Result<Option<(u64, u64)>, ()> {
+    let n = get_varint(&mut bytes).ok_or(())?;
+    let mut found = None;
+    let mut previous: Option<&[u8]> = None;
+    for _ in 0..n {
+        let len = usize::try_from(get_varint(&mut bytes).ok_or(())?).map_err(|_| ())?;
+        let k = bytes.get(..len).ok_or(())?;
+        bytes = &bytes[len..];
+        let start = unzigzag(get_varint(&mut bytes).ok_or(())?);
+        let rx = get_varint(&mut bytes).ok_or(())?;
+        let tx = get_varint(&mut bytes).ok_or(())?;
+        let valid = std::str::from_utf8(k).is_ok() && previous.is_none_or(|p| p < k);
+        if !valid || rx > MAX_STORED || tx > MAX_STORED {
+            return Err(());
+        }
+        if k == key.as_bytes() && start == start_ms {
+            found = Some((rx, tx));
+        }
+        previous = Some(k);
+    }
+    if bytes.is_empty() {
+        Ok(found)
+    } else {
+        Err(())
     }
 }
 
@@ -227,6 +259,22 @@ mod tests {
                     prop_assert_eq!(got, want);
                 }
             }
+        }
+
+        #[test]
+        fn lookup_agrees_with_decode(bytes in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..40),
+            prop::collection::vec((prop::sample::select(vec!["day", "hour"]), 0..3i64, 0..9u64), 0..4)
+                .prop_map(|parts| {
+                    let mut w = OpenWindows::default();
+                    for (key, start, rx) in parts {
+                        let _ = w.add(key, start, rx, 1, &mut Vec::new());
+                    }
+                    w.encode()
+                }),
+        ], start in 0..3i64) {
+            let want = OpenWindows::decode(&bytes).map(|w| w.get("day", start));
+            prop_assert_eq!(lookup(&bytes, "day", start).ok(), want);
         }
 
         #[test]

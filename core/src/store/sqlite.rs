@@ -60,7 +60,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::detail::{HourDetail, PER_HOUR};
-use super::open_windows::{OpenWindows, TooBig};
+use super::open_windows::{self, OpenWindows, TooBig};
 use super::{
     hour_start, schema, CycleWrite, GuestInfo, GuestTotals, RawCounters, Store, StoreError,
     StoredState, BUCKET_MS, HOUR_MS,
@@ -539,9 +539,18 @@ impl Store for SqliteStore {
             let tx = stored_u64(r.get(2)?, || what("tx"))?;
             out.insert(vmid, (rx, tx));
         }
-        // The part still open in the guests' rows (see `store::open_windows`).
-        for (vmid, open) in all_open_windows(&self.conn)? {
-            if let Some((rx, tx)) = open.get(period_key, window_start_ms) {
+        // The part still open in the guests' rows (see `store::open_windows`), looked up in
+        // place: this scans every guest.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT vmid, open_windows FROM guests WHERE open_windows IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let vmid: u32 = r.get(0)?;
+            let open = r.get_ref(1)?.as_blob().map_err(|_| ());
+            let open = open.and_then(|b| open_windows::lookup(b, period_key, window_start_ms));
+            let open = open.map_err(|()| undecodable_windows(vmid))?;
+            if let Some((rx, tx)) = open {
                 let e = out.entry(vmid).or_insert((0, 0));
                 let sum = |a: u64, b: u64| {
                     a.checked_add(b)
@@ -662,12 +671,14 @@ fn all_open_windows(conn: &Connection) -> Result<HashMap<u32, OpenWindows>, Stor
     while let Some(r) = rows.next()? {
         let vmid: u32 = r.get(0)?;
         let w = r.get_ref(1)?.as_blob().ok().and_then(OpenWindows::decode);
-        let w = w.ok_or_else(|| {
-            StoreError::Corrupt(format!("guests.open_windows of vmid {vmid} is undecodable"))
-        })?;
+        let w = w.ok_or_else(|| undecodable_windows(vmid))?;
         out.insert(vmid, w);
     }
     Ok(out)
+}
+
+fn undecodable_windows(vmid: u32) -> StoreError {
+    StoreError::Corrupt(format!("guests.open_windows of vmid {vmid} is undecodable"))
 }
 
 /// Adds one guest's period parts of a cycle to its open windows; windows that close (and late
