@@ -77,48 +77,6 @@ pub fn write_report(dir: &Path, name: &str, contents: &[u8]) -> Result<PathBuf, 
     Ok(path)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_never_leave_the_directory_or_hide() {
-        assert_eq!(
-            safe_file_name("vm-101-web/../etc/x-day-2026-11-01.json"),
-            "vm-101-web_.._etc_x-day-2026-11-01.json"
-        );
-        assert_eq!(safe_file_name("../../etc/x"), "_.._.._etc_x");
-        assert_eq!(safe_file_name(".."), "_..");
-        assert_eq!(safe_file_name(""), "_");
-        assert_eq!(safe_file_name("vm-1-ü ß\\x\0.csv"), "vm-1-____x_.csv");
-        let long = format!("vm-1-{}.json", "a".repeat(500));
-        let s = safe_file_name(&long);
-        assert_eq!(s.len(), MAX_NAME);
-        assert!(s.ends_with("a.json"), "{s}");
-    }
-
-    #[test]
-    fn writes_inside_the_directory_replacing_a_planted_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").unwrap();
-        std::fs::create_dir(&out).unwrap();
-        std::os::unix::fs::symlink(&victim, out.join("r.json")).unwrap();
-        let p = write_report(&out, "r.json", b"{}").unwrap();
-        assert_eq!(p, out.join("r.json"));
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{}");
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-        let p = write_report(&out, "../../etc/passwd", b"x").unwrap();
-        assert_eq!(p, out.join("_.._.._etc_passwd"));
-        assert_eq!(
-            std::fs::read_dir(&out).unwrap().count(),
-            2,
-            "no temporary left"
-        );
-    }
-}
-
 /// How an instant appears in a file name: `2026-11-01` at local midnight, else
 /// `2026-11-01T1030`.
 fn stamp(z: &jiff::ZonedDateTime) -> String {
@@ -163,4 +121,46 @@ pub fn quota_file_name(q: &super::QuotaStatement, vmid: Option<u32>, ext: &str) 
         q.rule.name,
         stamp(&q.window_start)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_never_leave_the_directory_or_hide() {
+        assert_eq!(
+            safe_file_name("vm-101-web/../etc/x-day-2026-11-01.json"),
+            "vm-101-web_.._etc_x-day-2026-11-01.json"
+        );
+        assert_eq!(safe_file_name("../../etc/x"), "_.._.._etc_x");
+        assert_eq!(safe_file_name(".."), "_..");
+        assert_eq!(safe_file_name(""), "_");
+        assert_eq!(safe_file_name("vm-1-ü ß\\x\0.csv"), "vm-1-____x_.csv");
+        let long = format!("vm-1-{}.json", "a".repeat(500));
+        let s = safe_file_name(&long);
+        assert_eq!(s.len(), MAX_NAME);
+        assert!(s.ends_with("a.json"), "{s}");
+    }
+
+    #[test]
+    fn writes_inside_the_directory_replacing_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::symlink(&victim, out.join("r.json")).unwrap();
+        let p = write_report(&out, "r.json", b"{}").unwrap();
+        assert_eq!(p, out.join("r.json"));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        let p = write_report(&out, "../../etc/passwd", b"x").unwrap();
+        assert_eq!(p, out.join("_.._.._etc_passwd"));
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            2,
+            "no temporary left"
+        );
+    }
 }

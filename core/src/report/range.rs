@@ -158,26 +158,8 @@ impl ReportRange {
         tz: &TimeZone,
     ) -> Result<ReportRange, ReportError> {
         let bad = |m: String| Err(ReportError::Range(m));
-        let show = |t: Timestamp| {
-            t.to_zoned_datetime(tz.clone())
-                .strftime("%Y-%m-%d %H:%M %:z")
-                .to_string()
-        };
-        if start >= end {
-            return bad(format!(
-                "the range {} to {} is empty or reversed: --end must be after --start",
-                show(start),
-                show(end)
-            ));
-        }
-        let (lo, hi) = (earliest(), latest());
-        if start < lo || end > hi {
-            return bad(format!(
-                "the range {} to {} lies outside 2000-01-01 to 2100-01-01; check the year",
-                show(start),
-                show(end)
-            ));
-        }
+        let show = |t: Timestamp| shown(t, tz);
+        check_span(start, end, tz)?;
         for (what, t) in [("start", start), ("end", end)] {
             if t.as_millisecond().rem_euclid(BUCKET_MS) != 0 || t.subsec_millisecond() != 0 {
                 return bad(format!(
@@ -209,6 +191,39 @@ impl ReportRange {
             bounds,
         })
     }
+}
+
+fn shown(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %:z")
+        .to_string()
+}
+
+/// Checks that `[start, end)` is not empty or reversed and lies within 2000-01-01 to
+/// 2100-01-01 (anything else is a mistyped year); the error shows the instants in `tz`.
+pub fn check_span(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Result<(), ReportError> {
+    if start >= end {
+        return Err(ReportError::Range(format!(
+            "the range {} to {} is empty or reversed: --end must be after --start",
+            shown(start, tz),
+            shown(end, tz)
+        )));
+    }
+    for t in [start, end] {
+        check_year(t, tz)?;
+    }
+    Ok(())
+}
+
+/// Checks that `t` lies within 2000-01-01 to 2100-01-01.
+pub fn check_year(t: Timestamp, tz: &TimeZone) -> Result<(), ReportError> {
+    if t < earliest() || t > latest() {
+        return Err(ReportError::Range(format!(
+            "{} lies outside 2000-01-01 to 2100-01-01; check the year",
+            shown(t, tz)
+        )));
+    }
+    Ok(())
 }
 
 fn earliest() -> Timestamp {
@@ -460,7 +475,10 @@ mod tests {
             req(None, Some("1970-01-01"), Some("2026-11-01")),
             BucketSize::Month,
         );
-        assert!(e.contains("outside 2000-01-01 to 2100-01-01"), "{e}");
+        assert!(
+            e.contains("1970-01-01 00:00 +00:00 lies outside 2000-01-01 to 2100-01-01"),
+            "{e}"
+        );
         let e = err(
             req(None, Some("2026-01-01"), Some("2126-01-01")),
             BucketSize::Month,

@@ -61,7 +61,7 @@ pub struct CleanupScope {
     pub vmid: Option<u32>,
     /// First hour deleted (Unix ms, on an hour), or `i64::MIN` for "everything before `to_ms`".
     pub from_ms: i64,
-    /// First hour kept (Unix ms, on an hour).
+    /// First hour kept (Unix ms, on an hour), or `i64::MAX` for "everything from `from_ms`".
     pub to_ms: i64,
     /// The zone period windows are in (`monitor.timezone`): decides which accumulator
     /// windows lie wholly inside the range.
@@ -69,7 +69,8 @@ pub struct CleanupScope {
 }
 
 impl CleanupScope {
-    /// A checked scope: `from_ms < to_ms`, both on a UTC hour (`from_ms` may be `i64::MIN`).
+    /// A checked scope: `from_ms < to_ms`, both on a UTC hour (`from_ms` may be `i64::MIN`,
+    /// `to_ms` `i64::MAX`: no bound).
     /// The error says what is wrong in terms of the given instants (Unix ms).
     pub fn new(
         vmid: Option<u32>,
@@ -81,7 +82,7 @@ impl CleanupScope {
             return Err("the range is empty or reversed: its start must be before its end".into());
         }
         for (what, ms) in [("start", from_ms), ("end", to_ms)] {
-            if ms != i64::MIN && ms.rem_euclid(HOUR_MS) != 0 {
+            if ms != i64::MIN && ms != i64::MAX && ms.rem_euclid(HOUR_MS) != 0 {
                 return Err(format!(
                     "the range's {what} is not on a whole UTC hour: history is deleted in whole \
                      hours (an hour's totals and its 5-minute detail together)"
@@ -161,9 +162,12 @@ pub(crate) fn check_range(from_ms: i64, to_ms: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A partial hour at a range's edge: `(hour start, lo, hi)`, `[lo, hi)` the part inside.
+pub(crate) type EdgeHour = (i64, i64, i64);
+
 /// The parts of `[from, to)` for range totals: whole hours `[a, b)` (possibly empty) and the
-/// partial edge hours as `(hour start, lo, hi)` with `[lo, hi)` the part inside the range.
-pub(crate) fn split_range(from: i64, to: i64) -> ((i64, i64), Vec<(i64, i64, i64)>) {
+/// partial edge hours.
+pub(crate) fn split_range(from: i64, to: i64) -> ((i64, i64), Vec<EdgeHour>) {
     if from >= to {
         return ((0, 0), Vec::new());
     }

@@ -17,7 +17,7 @@ use super::enforcement::{
     check_action, check_enforcement, ActionRecord, EnforcementStore, GuestEnforcement, Release,
 };
 use super::history::{
-    add_bytes, check_range, CleanupGuest, CleanupPlan, CleanupScope, HistoryStore, RangeTotals,
+    add_bytes, check_range, CleanupPlan, CleanupScope, HistoryStore, RangeTotals,
 };
 use super::{
     hour_start, CycleWrite, GuestTotals, Store, StoreError, StoredState, BUCKET_MS, HOUR_MS,
@@ -228,9 +228,7 @@ impl HistoryStore for MemStore {
         for ((key, start), guests) in &self.periods {
             if scope.holds_window(key, *start) {
                 for &vmid in guests.keys().filter(|&&v| wanted(v)) {
-                    out.entry(vmid)
-                        .or_insert(CleanupGuest::default())
-                        .period_rows += 1;
+                    out.entry(vmid).or_default().period_rows += 1;
                 }
             }
         }

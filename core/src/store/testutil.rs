@@ -590,149 +590,6 @@ pub(crate) fn spread(from: i64, to: i64, n: u64) -> Vec<(i64, u64)> {
     out
 }
 
-#[cfg(test)]
-mod props {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// One cycle: seconds since the previous one and, per guest present, (vmid, rx, tx, reset).
-    type Plan = Vec<(i64, Vec<(u32, u64, u64, bool)>)>;
-
-    fn cycles() -> impl Strategy<Value = Plan> {
-        let gap = prop_oneof![8 => 1i64..=600, 1 => 600i64..=4 * 86_400];
-        let bytes = prop_oneof![4 => 0u64..1_000_000_000, 1 => Just(0u64), 1 => 0u64..1 << 50];
-        let guest = (bytes.clone(), bytes, any::<bool>());
-        let guests = prop::collection::btree_map(100u32..105, guest, 0..5).prop_map(|m| {
-            m.into_iter()
-                .map(|(vmid, (rx, tx, reset))| (vmid, rx, tx, reset))
-                .collect::<Vec<_>>()
-        });
-        prop::collection::vec((gap, guests), 1..40)
-    }
-
-    const KEYS: [(&str, i64); 4] = [
-        ("hour", HOUR_MS),
-        ("day", DAY),
-        ("week", 7 * DAY),
-        ("5min", BUCKET_MS),
-    ];
-
-    fn build(plan: &Plan) -> Vec<CycleWrite> {
-        let mut at = T0 + 17_000;
-        let mut out = Vec::new();
-        for (gap, guests) in plan {
-            let prev = at;
-            at += gap * 1000;
-            let guests = guests
-                .iter()
-                .map(|&(vmid, rx, tx, reset)| {
-                    let rxs = spread(prev, at, rx);
-                    let txs = spread(prev, at, tx);
-                    let buckets: Vec<_> =
-                        rxs.iter().zip(&txs).map(|(r, t)| (r.0, r.1, t.1)).collect();
-                    let mut periods = Vec::new();
-                    for (key, len) in KEYS {
-                        for &(s, brx, btx) in &buckets {
-                            periods.push((key.to_string(), s.div_euclid(len) * len, brx, btx));
-                        }
-                    }
-                    let mut g = gw_spread(vmid, at, buckets);
-                    g.periods = periods;
-                    g.reset = reset;
-                    g
-                })
-                .collect();
-            out.push(cycle(at, guests));
-        }
-        out
-    }
-
-    fn check_invariants<S: Store>(s: &S, cycles: &[CycleWrite]) -> Result<(), TestCaseError> {
-        let st = s.load_state().unwrap();
-        for (&vmid, (_, _, t)) in &st.guests {
-            let series = all(s, vmid);
-            prop_assert!(series.windows(2).all(|w| w[0].0 < w[1].0), "ascending");
-            let sum = series.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
-            prop_assert_eq!(sum, (t.rx, t.tx), "series == totals for {}", vmid);
-            let hours = s.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap();
-            let hsum = hours.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
-            prop_assert_eq!(hsum, (t.rx, t.tx), "hourly == totals for {}", vmid);
-        }
-        for (key, len) in KEYS {
-            let windows: std::collections::BTreeSet<i64> = cycles
-                .iter()
-                .flat_map(|c| &c.guests)
-                .flat_map(|g| &g.buckets)
-                .map(|b| b.0.div_euclid(len) * len)
-                .collect();
-            let mut sums: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
-            for w in windows {
-                for (vmid, (rx, tx)) in s.period_usage(key, w).unwrap() {
-                    let e = sums.entry(vmid).or_default();
-                    e.0 += rx;
-                    e.1 += tx;
-                }
-            }
-            for (&vmid, (_, _, t)) in &st.guests {
-                let got = sums.get(&vmid).copied().unwrap_or_default();
-                prop_assert_eq!(got, (t.rx, t.tx), "periods {} == totals for {}", key, vmid);
-            }
-        }
-        Ok(())
-    }
-
-    fn same<A: Store, B: Store>(a: &A, b: &B) -> Result<(), TestCaseError> {
-        let st = a.load_state().unwrap();
-        prop_assert_eq!(&st, &b.load_state().unwrap());
-        for &vmid in st.guests.keys() {
-            prop_assert_eq!(all(a, vmid), all(b, vmid));
-            let (lo, hi) = (i64::MIN / 2, i64::MAX / 2);
-            prop_assert_eq!(
-                a.hourly(vmid, lo, hi).unwrap(),
-                b.hourly(vmid, lo, hi).unwrap()
-            );
-        }
-        Ok(())
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        /// Random cycles: series over all time == totals == hourly == sum of every period
-        /// key's windows; SQLite agrees with the model, also after retention.
-        #[test]
-        fn sums_agree(plan in cycles(), keep_days in 0u32..5, late in 0i64..3 * DAY) {
-            let cycles = build(&plan);
-            let mut sql = SqliteStore::open_in_memory().unwrap();
-            let mut mem = MemStore::new();
-            for c in &cycles {
-                sql.commit_cycle(c).unwrap();
-                mem.commit_cycle(c).unwrap();
-            }
-            check_invariants(&sql, &cycles)?;
-            check_invariants(&mem, &cycles)?;
-            same(&sql, &mem)?;
-
-            let now = cycles.last().unwrap().at_ms + late;
-            prop_assert_eq!(sql.apply_retention(now, keep_days).unwrap(),
-                            mem.apply_retention(now, keep_days).unwrap());
-            same(&sql, &mem)?;
-            let st = sql.load_state().unwrap();
-            for (&vmid, (_, _, t)) in &st.guests {
-                let h = sql.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap();
-                let hsum = h.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
-                prop_assert_eq!(hsum, (t.rx, t.tx));
-            }
-        }
-
-        #[test]
-        fn spread_is_exact(from in 0i64..10_000_000, len in 1i64..5_000_000, n in any::<u64>()) {
-            let parts = spread(from, from + len, n);
-            prop_assert_eq!(parts.iter().map(|p| u128::from(p.1)).sum::<u128>(), u128::from(n));
-        }
-    }
-}
-
 /// The behaviour every [`HistoryStore`] must show; `new` makes an empty store.
 pub(crate) fn history_conformance<S: history::HistoryStore>(new: impl Fn() -> S) {
     range_totals_whole_hours_and_edges(new());
@@ -906,4 +763,147 @@ fn cleanup_of_one_guest_and_before<S: history::HistoryStore>(mut s: S) {
     assert_eq!((plan[&100].hour_rows, plan[&100].rx), (2, 111));
     s.cleanup(&before, &plan).unwrap();
     assert_eq!(s.hourly(100, i64::MIN, i64::MAX).unwrap().len(), 1);
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One cycle: seconds since the previous one and, per guest present, (vmid, rx, tx, reset).
+    type Plan = Vec<(i64, Vec<(u32, u64, u64, bool)>)>;
+
+    fn cycles() -> impl Strategy<Value = Plan> {
+        let gap = prop_oneof![8 => 1i64..=600, 1 => 600i64..=4 * 86_400];
+        let bytes = prop_oneof![4 => 0u64..1_000_000_000, 1 => Just(0u64), 1 => 0u64..1 << 50];
+        let guest = (bytes.clone(), bytes, any::<bool>());
+        let guests = prop::collection::btree_map(100u32..105, guest, 0..5).prop_map(|m| {
+            m.into_iter()
+                .map(|(vmid, (rx, tx, reset))| (vmid, rx, tx, reset))
+                .collect::<Vec<_>>()
+        });
+        prop::collection::vec((gap, guests), 1..40)
+    }
+
+    const KEYS: [(&str, i64); 4] = [
+        ("hour", HOUR_MS),
+        ("day", DAY),
+        ("week", 7 * DAY),
+        ("5min", BUCKET_MS),
+    ];
+
+    fn build(plan: &Plan) -> Vec<CycleWrite> {
+        let mut at = T0 + 17_000;
+        let mut out = Vec::new();
+        for (gap, guests) in plan {
+            let prev = at;
+            at += gap * 1000;
+            let guests = guests
+                .iter()
+                .map(|&(vmid, rx, tx, reset)| {
+                    let rxs = spread(prev, at, rx);
+                    let txs = spread(prev, at, tx);
+                    let buckets: Vec<_> =
+                        rxs.iter().zip(&txs).map(|(r, t)| (r.0, r.1, t.1)).collect();
+                    let mut periods = Vec::new();
+                    for (key, len) in KEYS {
+                        for &(s, brx, btx) in &buckets {
+                            periods.push((key.to_string(), s.div_euclid(len) * len, brx, btx));
+                        }
+                    }
+                    let mut g = gw_spread(vmid, at, buckets);
+                    g.periods = periods;
+                    g.reset = reset;
+                    g
+                })
+                .collect();
+            out.push(cycle(at, guests));
+        }
+        out
+    }
+
+    fn check_invariants<S: Store>(s: &S, cycles: &[CycleWrite]) -> Result<(), TestCaseError> {
+        let st = s.load_state().unwrap();
+        for (&vmid, (_, _, t)) in &st.guests {
+            let series = all(s, vmid);
+            prop_assert!(series.windows(2).all(|w| w[0].0 < w[1].0), "ascending");
+            let sum = series.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
+            prop_assert_eq!(sum, (t.rx, t.tx), "series == totals for {}", vmid);
+            let hours = s.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap();
+            let hsum = hours.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
+            prop_assert_eq!(hsum, (t.rx, t.tx), "hourly == totals for {}", vmid);
+        }
+        for (key, len) in KEYS {
+            let windows: std::collections::BTreeSet<i64> = cycles
+                .iter()
+                .flat_map(|c| &c.guests)
+                .flat_map(|g| &g.buckets)
+                .map(|b| b.0.div_euclid(len) * len)
+                .collect();
+            let mut sums: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+            for w in windows {
+                for (vmid, (rx, tx)) in s.period_usage(key, w).unwrap() {
+                    let e = sums.entry(vmid).or_default();
+                    e.0 += rx;
+                    e.1 += tx;
+                }
+            }
+            for (&vmid, (_, _, t)) in &st.guests {
+                let got = sums.get(&vmid).copied().unwrap_or_default();
+                prop_assert_eq!(got, (t.rx, t.tx), "periods {} == totals for {}", key, vmid);
+            }
+        }
+        Ok(())
+    }
+
+    fn same<A: Store, B: Store>(a: &A, b: &B) -> Result<(), TestCaseError> {
+        let st = a.load_state().unwrap();
+        prop_assert_eq!(&st, &b.load_state().unwrap());
+        for &vmid in st.guests.keys() {
+            prop_assert_eq!(all(a, vmid), all(b, vmid));
+            let (lo, hi) = (i64::MIN / 2, i64::MAX / 2);
+            prop_assert_eq!(
+                a.hourly(vmid, lo, hi).unwrap(),
+                b.hourly(vmid, lo, hi).unwrap()
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random cycles: series over all time == totals == hourly == sum of every period
+        /// key's windows; SQLite agrees with the model, also after retention.
+        #[test]
+        fn sums_agree(plan in cycles(), keep_days in 0u32..5, late in 0i64..3 * DAY) {
+            let cycles = build(&plan);
+            let mut sql = SqliteStore::open_in_memory().unwrap();
+            let mut mem = MemStore::new();
+            for c in &cycles {
+                sql.commit_cycle(c).unwrap();
+                mem.commit_cycle(c).unwrap();
+            }
+            check_invariants(&sql, &cycles)?;
+            check_invariants(&mem, &cycles)?;
+            same(&sql, &mem)?;
+
+            let now = cycles.last().unwrap().at_ms + late;
+            prop_assert_eq!(sql.apply_retention(now, keep_days).unwrap(),
+                            mem.apply_retention(now, keep_days).unwrap());
+            same(&sql, &mem)?;
+            let st = sql.load_state().unwrap();
+            for (&vmid, (_, _, t)) in &st.guests {
+                let h = sql.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap();
+                let hsum = h.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
+                prop_assert_eq!(hsum, (t.rx, t.tx));
+            }
+        }
+
+        #[test]
+        fn spread_is_exact(from in 0i64..10_000_000, len in 1i64..5_000_000, n in any::<u64>()) {
+            let parts = spread(from, from + len, n);
+            prop_assert_eq!(parts.iter().map(|p| u128::from(p.1)).sum::<u128>(), u128::from(n));
+        }
+    }
 }
