@@ -255,3 +255,58 @@ fn to_string<T: Serialize>(v: &T) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::range::{BucketSize, ReportRange};
+    use super::super::{guest_report, Resolution};
+    use super::*;
+    use crate::store::testutil::{cycle, gw_spread, info, T0};
+    use crate::store::{MemStore, Store, HOUR_MS};
+    use jiff::tz::TimeZone;
+    use jiff::Timestamp;
+
+    #[test]
+    fn guest_report_keys_and_values() {
+        let mut s = MemStore::new();
+        s.commit_cycle(&cycle(
+            T0 + HOUR_MS,
+            vec![gw_spread(100, T0, vec![(T0, 5, 7)])],
+        ))
+        .unwrap();
+        let tz = TimeZone::get("Asia/Kolkata").unwrap();
+        let ts = |ms| Timestamp::from_millisecond(ms).unwrap();
+        let range = ReportRange::new(
+            ts(T0 - 30 * 60_000),
+            ts(T0 + HOUR_MS + 30 * 60_000),
+            BucketSize::Hour,
+            &tz,
+        )
+        .unwrap();
+        let r = guest_report(&s, info(100), range).unwrap();
+        assert_eq!(r.resolution, Resolution::FiveMinutes);
+        let now = ts(T0).to_zoned_datetime(tz);
+        let v: serde_json::Value = serde_json::from_str(&guest(&r, &now)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "schema": "pve-traffic-export/1",
+                "kind": "guest",
+                "generated_at": "2026-01-01T05:30:00+05:30",
+                "time_zone": "Asia/Kolkata",
+                "start": "2026-01-01T05:00:00+05:30",
+                "end": "2026-01-01T07:00:00+05:30",
+                "bucket": "hour",
+                "resolution": "5m",
+                "guest": {"vmid": 100, "name": "guest-100", "node": "pve1", "type": "qemu"},
+                "buckets": [
+                    {"start": "2026-01-01T05:00:00+05:30", "end": "2026-01-01T06:00:00+05:30",
+                     "label": "2026-01-01 05:00", "rx_bytes": 5, "tx_bytes": 7, "total_bytes": 12},
+                    {"start": "2026-01-01T06:00:00+05:30", "end": "2026-01-01T07:00:00+05:30",
+                     "label": "2026-01-01 06:00", "rx_bytes": 0, "tx_bytes": 0, "total_bytes": 0}
+                ],
+                "totals": {"rx_bytes": 5, "tx_bytes": 7, "total_bytes": 12}
+            })
+        );
+    }
+}

@@ -173,3 +173,129 @@ fn series<S: Store + ?Sized>(
         resolution,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::period::PeriodSpec;
+    use crate::rules::{Action, Direction};
+    use crate::store::testutil::{cycle, gw_spread, info, T0};
+    use crate::store::{MemStore, HOUR_MS};
+
+    fn rule(direction: Direction, vm_ids: Vec<u32>) -> Rule {
+        Rule {
+            name: "daily".into(),
+            enabled: true,
+            period: PeriodSpec::day(),
+            direction,
+            limit_bytes: 1000,
+            action: Action::Notify,
+            rate_limit_mb: None,
+            vm_ids,
+            vm_tags: vec![],
+            exclude_vm_ids: vec![],
+        }
+    }
+
+    /// Day 1: guest 100 moves (300, 500) over two hours, guest 101 (2000, 0); day 2 more.
+    fn store() -> (MemStore, BTreeMap<u32, GuestInfo>) {
+        let mut s = MemStore::new();
+        let h = |n: i64| T0 + n * HOUR_MS;
+        s.commit_cycle(&cycle(
+            h(3),
+            vec![
+                gw_spread(100, h(3), vec![(h(1), 100, 200), (h(2), 200, 300)]),
+                gw_spread(101, h(3), vec![(h(2), 2000, 0)]),
+            ],
+        ))
+        .unwrap();
+        s.commit_cycle(&cycle(
+            h(30),
+            vec![gw_spread(100, h(30), vec![(h(26), 7, 7)])],
+        ))
+        .unwrap();
+        (s, [100, 101].into_iter().map(|v| (v, info(v))).collect())
+    }
+
+    #[test]
+    fn usage_of_a_past_window_from_the_accumulators() {
+        let (s, guests) = store();
+        let r = rule(Direction::Max, vec![]);
+        let utc = TimeZone::UTC;
+        let at = Timestamp::from_millisecond(T0 + 5 * HOUR_MS).unwrap();
+        let now = Timestamp::from_millisecond(T0 + 40 * HOUR_MS).unwrap();
+        let req = QuotaRequest {
+            rule: &r,
+            vmid: None,
+            at,
+            now,
+            period_tz: &utc,
+            report_tz: &utc,
+        };
+        let q = quota_statement(&s, &guests, &req).unwrap();
+        assert!(!q.current);
+        assert_eq!(q.window_start.timestamp().as_millisecond(), T0);
+        let used: Vec<(u32, u64)> = q.rows.iter().map(|r| (r.guest.vmid, r.used)).collect();
+        assert_eq!(
+            used,
+            vec![(101, 2000), (100, 500)],
+            "max(rx, tx), most used first"
+        );
+        assert_eq!(q.rows[0].remaining(1000), 0);
+        assert_eq!(q.rows[1].percent(1000), 50.0);
+        assert!(q.series.is_none());
+
+        // One guest: the day in hour buckets, summing to the accumulator's usage.
+        let one = QuotaRequest {
+            vmid: Some(100),
+            ..req
+        };
+        let q = quota_statement(&s, &guests, &one).unwrap();
+        let series = q.series.unwrap();
+        assert_eq!(series.buckets.len(), 24);
+        let rx: u64 = series.buckets.iter().map(|b| b.rx).sum();
+        let tx: u64 = series.buckets.iter().map(|b| b.tx).sum();
+        assert_eq!((rx, tx), (q.rows[0].rx, q.rows[0].tx));
+    }
+
+    #[test]
+    fn a_current_window_stops_at_now_and_a_guest_outside_the_rule_is_refused() {
+        let (s, guests) = store();
+        let r = rule(Direction::Both, vec![100]);
+        let utc = TimeZone::UTC;
+        let now = Timestamp::from_millisecond(T0 + 26 * HOUR_MS + 60_000).unwrap();
+        let req = QuotaRequest {
+            rule: &r,
+            vmid: Some(100),
+            at: now,
+            now,
+            period_tz: &utc,
+            report_tz: &utc,
+        };
+        let q = quota_statement(&s, &guests, &req).unwrap();
+        assert!(q.current);
+        assert_eq!(q.rows[0].used, 14);
+        let series = q.series.unwrap();
+        assert_eq!(series.buckets.len(), 3, "00:00, 01:00, 02:00-02:05");
+        let e = quota_statement(
+            &s,
+            &guests,
+            &QuotaRequest {
+                vmid: Some(101),
+                ..req
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("does not apply to guest 101"), "{e}");
+        let e = quota_statement(
+            &s,
+            &guests,
+            &QuotaRequest {
+                vmid: Some(7),
+                ..req
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, ReportError::NoGuest(7)), "{e}");
+    }
+}
