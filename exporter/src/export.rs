@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use pve_traffic::config::Config;
+use pve_traffic::report::range::{local_midnight, parse_date};
 use pve_traffic::report::{self, csv, json, output, BucketSize, QuotaRequest, RangeRequest};
 use pve_traffic::rules::Direction;
 use pve_traffic::store::{GuestInfo, SqliteStore, Store};
@@ -161,32 +163,97 @@ pub fn run(args: &ExportArgs, config: &Config) -> Result<PathBuf, Failure> {
         .into_iter()
         .map(|(vmid, (info, _, _))| (vmid, info))
         .collect();
-    let now_z = now.to_zoned_datetime(tz.clone());
-    let ext = args.format.ext();
-    let (name, text) = if let Some(rule_name) = &args.rule {
-        let rule = config
-            .rules
-            .iter()
-            .find(|r| &r.name == rule_name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = config.rules.iter().map(|r| r.name.as_str()).collect();
-                Failure::usage(format!(
-                    "--rule {rule_name:?}: no such rule in the config (rules: {})",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ))
-            })?;
-        let period_tz = &config.monitor.timezone;
-        let at = match &args.date {
-            Some(d) => report::range::local_midnight(
-                "--date",
-                report::range::parse_date("--date", d)?,
-                period_tz,
-            )?,
-            None => now,
+    let ctx = Context {
+        args,
+        config,
+        store: &store,
+        guests: &guests,
+        now,
+        tz: &tz,
+    };
+    let (name, text) = match &args.rule {
+        Some(rule) => ctx.quota(rule, vm)?,
+        None => ctx.history(vm)?,
+    };
+    Ok(output::write_report(&dir, &name, text.as_bytes())?)
+}
+
+/// What every kind of report needs, gathered once.
+struct Context<'a> {
+    args: &'a ExportArgs,
+    config: &'a Config,
+    store: &'a SqliteStore,
+    guests: &'a BTreeMap<u32, GuestInfo>,
+    now: Timestamp,
+    tz: &'a TimeZone,
+}
+
+impl Context<'_> {
+    fn json_time(&self) -> jiff::ZonedDateTime {
+        self.now.to_zoned_datetime(self.tz.clone())
+    }
+
+    /// A guest report or the ranking: returns the file name and contents.
+    fn history(&self, vm: Vm) -> Result<(String, String), Failure> {
+        let args = self.args;
+        let req = RangeRequest {
+            date: args.date.clone(),
+            start: args.start.clone(),
+            end: args.end.clone(),
+        };
+        let bucket = args.period.unwrap_or(BucketSize::Hour);
+        let range = report::resolve(&req, bucket, self.now, self.tz)?;
+        let ext = args.format.ext();
+        Ok(match vm {
+            Vm::One(vmid) => {
+                let guest = self
+                    .guests
+                    .get(&vmid)
+                    .cloned()
+                    .ok_or(report::ReportError::NoGuest(vmid))?;
+                let r = report::guest_report(self.store, guest, range)?;
+                let text = match args.format {
+                    Format::Csv => csv::guest(&r),
+                    _ => json::guest(&r, &self.json_time()),
+                };
+                (output::guest_file_name(&r, ext), text)
+            }
+            Vm::All => {
+                let direction = args.direction.unwrap_or(DirectionArg::Both).into();
+                let bar = spinner(&format!(
+                    "summing the traffic of {} guests",
+                    self.guests.len()
+                ));
+                let r = report::ranking(self.store, self.guests, range, direction);
+                bar.finish_and_clear();
+                let r = r?;
+                let text = match args.format {
+                    Format::Csv => csv::ranking(&r),
+                    _ => json::ranking(&r, &self.json_time()),
+                };
+                (output::ranking_file_name(&r, ext), text)
+            }
+        })
+    }
+
+    /// A quota statement for the rule named `rule_name`: returns the file name and contents.
+    fn quota(&self, rule_name: &str, vm: Vm) -> Result<(String, String), Failure> {
+        let rules = &self.config.rules;
+        let rule = rules.iter().find(|r| r.name == rule_name).ok_or_else(|| {
+            let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+            let names = if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            };
+            Failure::usage(format!(
+                "--rule {rule_name:?}: no such rule in the config (rules: {names})"
+            ))
+        })?;
+        let period_tz = &self.config.monitor.timezone;
+        let at = match &self.args.date {
+            Some(d) => local_midnight("--date", parse_date("--date", d)?, period_tz)?,
+            None => self.now,
         };
         let vmid = match vm {
             Vm::One(v) => Some(v),
@@ -196,50 +263,18 @@ pub fn run(args: &ExportArgs, config: &Config) -> Result<PathBuf, Failure> {
             rule,
             vmid,
             at,
-            now,
+            now: self.now,
             period_tz,
-            report_tz: &tz,
+            report_tz: self.tz,
         };
-        let q = report::quota_statement(&store, &guests, &req)?;
-        let text = match args.format {
+        let q = report::quota_statement(self.store, self.guests, &req)?;
+        let text = match self.args.format {
             Format::Csv => csv::quota(&q),
-            _ => json::quota(&q, &now_z),
+            _ => json::quota(&q, &self.json_time()),
         };
-        (output::quota_file_name(&q, vmid, ext), text)
-    } else {
-        let req = RangeRequest {
-            date: args.date.clone(),
-            start: args.start.clone(),
-            end: args.end.clone(),
-        };
-        let bucket = args.period.unwrap_or(BucketSize::Hour);
-        let range = report::resolve(&req, bucket, now, &tz)?;
-        match vm {
-            Vm::One(vmid) => {
-                let guest = guests
-                    .get(&vmid)
-                    .cloned()
-                    .ok_or(report::ReportError::NoGuest(vmid))?;
-                let r = report::guest_report(&store, guest, range)?;
-                let text = match args.format {
-                    Format::Csv => csv::guest(&r),
-                    _ => json::guest(&r, &now_z),
-                };
-                (output::guest_file_name(&r, ext), text)
-            }
-            Vm::All => {
-                let direction = args.direction.unwrap_or(DirectionArg::Both).into();
-                let bar = spinner(&format!("summing the traffic of {} guests", guests.len()));
-                let r = report::ranking(&store, &guests, range, direction);
-                bar.finish_and_clear();
-                let r = r?;
-                let text = match args.format {
-                    Format::Csv => csv::ranking(&r),
-                    _ => json::ranking(&r, &now_z),
-                };
-                (output::ranking_file_name(&r, ext), text)
-            }
-        }
-    };
-    Ok(output::write_report(&dir, &name, text.as_bytes())?)
+        Ok((
+            output::quota_file_name(&q, vmid, self.args.format.ext()),
+            text,
+        ))
+    }
 }
