@@ -76,6 +76,8 @@ impl Fixture {
     fn export(&self, args: &[&str]) -> PathBuf {
         let out = self.run(&[&["export", "--tz", "UTC"], args].concat());
         assert!(out.status.success(), "{args:?}: {out:?}");
+        // Not on a terminal: no progress bar, nothing on stderr.
+        assert!(out.stderr.is_empty(), "{args:?}: {out:?}");
         let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
         assert_eq!(path.parent(), Some(self.out().as_path()), "{path:?}");
         path
@@ -115,6 +117,9 @@ async fn fixture() -> Fixture {
         ),
     )
     .unwrap();
+    // The file holds the token secret: private, as the loader asks (else it warns on stderr).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     let loaded = pve_traffic::config::load(&config, &|_| None)
         .unwrap()
         .config;
