@@ -191,7 +191,7 @@ fn main() {
     let mut table =
         format!(
         "{GUESTS} guests × {DAYS} days of 5-minute history, every bucket non-empty (SQLite file \
-         {:.0} MB{}), page cache warm; each case opens the database read-only, loads the \
+         {:.0} MB{}), the file mostly in the page cache (just written or read); each case opens the database read-only, loads the \
          guests, builds the report, writes the JSON file.\n\n\
          | what | median ms | min ms | max ms | aim | output |\n|---|---|---|---|---|---|\n",
         size as f64 / 1e6,
