@@ -900,6 +900,54 @@ mod props {
             }
         }
 
+        /// Random cycles and ranges: the range totals of all guests equal each guest's
+        /// 5-minute series over the range, in SQLite and in the model; a random cleanup plans
+        /// and deletes the same in both, and exactly the hours in its range.
+        #[test]
+        fn range_totals_and_cleanup_agree(
+            plan in cycles(),
+            from in 0i64..2_000,
+            len in 0i64..2_000,
+            hours in (0i64..200, 1i64..200),
+            one in prop::option::of(100u32..105),
+        ) {
+            let cycles = build(&plan);
+            let mut sql = SqliteStore::open_in_memory().unwrap();
+            let mut mem = MemStore::new();
+            for c in &cycles {
+                sql.commit_cycle(c).unwrap();
+                mem.commit_cycle(c).unwrap();
+            }
+            let (a, b) = (T0 + from * BUCKET_MS, T0 + (from + len) * BUCKET_MS);
+            let totals = sql.range_totals(a, b).unwrap();
+            prop_assert_eq!(&totals, &mem.range_totals(a, b).unwrap());
+            prop_assert_eq!(totals.missing_detail_hour, None);
+            for vmid in 100..105 {
+                let want = sql.series(vmid, a, b).unwrap().iter()
+                    .fold((0, 0), |x, y| (x.0 + y.1, x.1 + y.2));
+                prop_assert_eq!(totals.guests.get(&vmid).copied().unwrap_or_default(), want);
+            }
+
+            let (lo, hi) = (T0 + hours.0 * HOUR_MS, T0 + (hours.0 + hours.1) * HOUR_MS);
+            let scope = history::CleanupScope::new(one, lo, hi, jiff::tz::TimeZone::UTC).unwrap();
+            let listed = sql.cleanup_plan(&scope).unwrap();
+            prop_assert_eq!(&listed, &mem.cleanup_plan(&scope).unwrap());
+            let before: BTreeMap<u32, Vec<(i64, u64, u64)>> =
+                (100..105).map(|v| (v, sql.hourly(v, i64::MIN / 2, i64::MAX / 2).unwrap())).collect();
+            prop_assert_eq!(sql.cleanup(&scope, &listed).unwrap(), listed.clone());
+            mem.cleanup(&scope, &listed).unwrap();
+            same(&sql, &mem)?;
+            for (vmid, rows) in before {
+                let inside = |h: &(i64, u64, u64)| {
+                    one.is_none_or(|v| v == vmid) && (lo..hi).contains(&h.0)
+                };
+                let kept: Vec<_> = rows.iter().filter(|h| !inside(h)).copied().collect();
+                prop_assert_eq!(sql.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap(), kept);
+                let gone = rows.iter().filter(|h| inside(h)).count() as u64;
+                prop_assert_eq!(listed.get(&vmid).map_or(0, |g| g.hour_rows), gone);
+            }
+        }
+
         #[test]
         fn spread_is_exact(from in 0i64..10_000_000, len in 1i64..5_000_000, n in any::<u64>()) {
             let parts = spread(from, from + len, n);
