@@ -534,6 +534,42 @@ async fn cleanup_deletes_exactly_what_the_dry_run_listed() {
         .unwrap()
         .contains("nothing to delete"));
 
+    // On a terminal (a pseudo-terminal from util-linux `script`) it asks: "n" keeps
+    // everything, "y" deletes.
+    let ask = |answer: &str| -> Output {
+        let cmd = format!(
+            "{EXE} --config {} cleanup range --start '2026-01-01 03:00' --end '2026-01-01 04:00' --tz UTC",
+            f.config.display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let no = ask("n\n");
+    let text = String::from_utf8_lossy(&no.stdout);
+    assert!(text.contains("Delete this history?"), "{text}");
+    assert!(text.contains("cancelled; nothing deleted"), "{text}");
+    assert_eq!(hours(&f.db()), after);
+    let yes = ask("y\n");
+    let text = String::from_utf8_lossy(&yes.stdout);
+    assert!(yes.status.success(), "{yes:?}");
+    assert!(text.contains("deleted: 3 guests, 3 hour rows"), "{text}");
+    let after: BTreeMap<u32, Vec<(i64, u64, u64)>> = hours(&f.db());
+    let at3 = START_S as i64 * 1000 + 3 * 3_600_000;
+    assert!(after.values().flatten().all(|h| h.0 != at3));
+
     // One guest, everything: only that guest's rows go.
     let vm = f.run(&["cleanup", "vm", "--vmid", "102", "--yes"]);
     assert!(vm.status.success(), "{vm:?}");
