@@ -9,7 +9,7 @@
 //! (`--tz`, default `monitor.timezone`), buckets follow its calendar ([`range`]).
 //!
 //! - [`range`]: `--period`/`--date`/`--start`/`--end` to a checked range and its buckets;
-//! - [`aggregate`]: history to bucket sums; [`guest`], [`ranking`], [`quota`]: the reports;
+//! - [`aggregate`]: history to bucket sums; [`guest`], [`mod@ranking`], [`quota`]: the reports;
 //! - [`json`], [`csv`]: the file formats; [`output`]: safe file names, writing.
 //!
 //! # JSON schema (`pve-traffic-export/1`)
