@@ -12,6 +12,7 @@
 //! - [`rules`]: traffic rules (limit, direction, action, guest selection);
 //! - [`period`]: calendar periods (hour, day, ISO week, month with a reset day) in any zone;
 //! - [`pve`]: the PVE API client (TLS trust, token auth, errors; one module per PVE resource);
+//! - [`report`]: export reports (one guest, all guests, quota statements) as JSON and CSV;
 //! - [`store`]: durable accounting state behind the [`store::Store`] trait (SQLite today);
 //! - [`units`]: byte sizes and bandwidths as people write them.
 pub mod accounting;
@@ -23,6 +24,7 @@ pub mod exposition;
 pub mod guest;
 pub mod period;
 pub mod pve;
+pub mod report;
 pub mod rules;
 pub mod secret;
 pub mod store;

@@ -1,7 +1,8 @@
 //! `pve-traffic-exporter`: parse arguments, load the config, set up logging, run.
 //!
-//! Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 2 for a bad config or command
-//! line, 1 when the exporter cannot run (database, listener).
+//! Exit status: 0 after a clean shutdown (SIGTERM/SIGINT) or a finished tool, 2 for a bad
+//! config or command line (a bad range included), 1 when the exporter or a tool cannot run
+//! (database, listener, output directory).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use pve_traffic::config;
 use pve_traffic::daemon::{self, LogFormat};
+
+mod cleanup;
+mod cli;
+mod export;
 
 /// Exact per-guest traffic of a Proxmox VE cluster, served as Prometheus metrics.
 #[derive(Parser, Debug)]
@@ -30,6 +35,10 @@ enum Command {
     Serve,
     /// Validate the config and print it as it will be used, secrets masked.
     CheckConfig,
+    /// Write a report (one guest, all guests, or a rule's quota statement) to a file.
+    Export(export::ExportArgs),
+    /// Delete a range of history (lifetime totals are kept); --dry-run lists it first.
+    Cleanup(cleanup::CleanupArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +55,17 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(config),
+        Command::Export(args) => match export::run(&args, &config) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(f) => f.exit(),
+        },
+        Command::Cleanup(args) => match cleanup::run(&args, &config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => f.exit(),
+        },
     }
 }
 

@@ -16,6 +16,9 @@ use super::detail::HourDetail;
 use super::enforcement::{
     check_action, check_enforcement, ActionRecord, EnforcementStore, GuestEnforcement, Release,
 };
+use super::history::{
+    add_bytes, check_range, CleanupPlan, CleanupScope, HistoryStore, RangeTotals,
+};
 use super::{
     hour_start, CycleWrite, GuestTotals, Store, StoreError, StoredState, BUCKET_MS, HOUR_MS,
     MAX_STORED,
@@ -184,6 +187,78 @@ impl Store for MemStore {
     }
 }
 
+impl HistoryStore for MemStore {
+    fn range_totals(&self, from_ms: i64, to_ms: i64) -> Result<RangeTotals, StoreError> {
+        check_range(from_ms, to_ms)?;
+        let mut out = RangeTotals::default();
+        for (&(vmid, h), (rx, tx, detail)) in &self.hours {
+            let (lo, hi) = (from_ms.max(h), to_ms.min(h + HOUR_MS));
+            if lo >= hi {
+                continue;
+            }
+            let sum = out.guests.entry(vmid).or_default();
+            match detail {
+                _ if (lo, hi) == (h, h + HOUR_MS) => add_bytes(sum, *rx, *tx)?,
+                Some(d) => {
+                    for k in 0..d.rx.len() {
+                        if (lo..hi).contains(&(h + k as i64 * BUCKET_MS)) {
+                            add_bytes(sum, d.rx[k], d.tx[k])?;
+                        }
+                    }
+                }
+                None => out.missing_detail_hour = Some(h),
+            }
+        }
+        out.guests.retain(|_, v| *v != (0, 0));
+        Ok(out)
+    }
+
+    fn cleanup_plan(&self, scope: &CleanupScope) -> Result<CleanupPlan, StoreError> {
+        let mut out = CleanupPlan::new();
+        let wanted = |vmid: u32| scope.vmid.is_none_or(|v| v == vmid);
+        for (&(vmid, h), (rx, tx, _)) in &self.hours {
+            if wanted(vmid) && (scope.from_ms..scope.to_ms).contains(&h) {
+                let g = out.entry(vmid).or_default();
+                g.hour_rows += 1;
+                let mut sum = (g.rx, g.tx);
+                add_bytes(&mut sum, *rx, *tx)?;
+                (g.rx, g.tx) = sum;
+            }
+        }
+        for ((key, start), guests) in &self.periods {
+            if scope.holds_window(key, *start) {
+                for &vmid in guests.keys().filter(|&&v| wanted(v)) {
+                    out.entry(vmid).or_default().period_rows += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn cleanup(
+        &mut self,
+        scope: &CleanupScope,
+        expected: &CleanupPlan,
+    ) -> Result<CleanupPlan, StoreError> {
+        let now = self.cleanup_plan(scope)?;
+        if &now != expected {
+            return Err(StoreError::Conflict(
+                "the history to delete is not what was listed".into(),
+            ));
+        }
+        let wanted = |vmid: u32| scope.vmid.is_none_or(|v| v == vmid);
+        self.hours
+            .retain(|&(vmid, h), _| !(wanted(vmid) && (scope.from_ms..scope.to_ms).contains(&h)));
+        for ((key, start), guests) in &mut self.periods {
+            if scope.holds_window(key, *start) {
+                guests.retain(|&vmid, _| !wanted(vmid));
+            }
+        }
+        self.periods.retain(|_, guests| !guests.is_empty());
+        Ok(now)
+    }
+}
+
 impl EnforcementStore for MemStore {
     fn load_enforcements(&self) -> Result<BTreeMap<u32, GuestEnforcement>, StoreError> {
         Ok(self.enforcements.clone())
@@ -255,5 +330,10 @@ mod tests {
     #[test]
     fn enforcement_conformance() {
         testutil::enforcement_conformance(MemStore::new);
+    }
+
+    #[test]
+    fn history_conformance() {
+        testutil::history_conformance(MemStore::new);
     }
 }

@@ -20,7 +20,8 @@
 //!
 //! The enforcer's own records (what it changed, releases, the action log) live behind a
 //! second trait, [`EnforcementStore`], with the enforcer as its only writer; see
-//! [`enforcement`].
+//! [`enforcement`]. The export and cleanup tools' range totals and history deletion are a
+//! third, [`HistoryStore`]; see [`history`] for what cleanup deletes and never deletes.
 //!
 //! The trait speaks only Rust types (bytes as `u64`, times as Unix milliseconds UTC); nothing
 //! about SQL, connections or transactions leaks out, so a PostgreSQL or MariaDB store can come
@@ -39,6 +40,7 @@ use std::path::PathBuf;
 use crate::guest::GuestType;
 
 pub mod enforcement;
+pub mod history;
 pub mod memory;
 pub mod sqlite;
 
@@ -47,6 +49,7 @@ mod open_windows;
 mod schema;
 
 pub use enforcement::EnforcementStore;
+pub use history::HistoryStore;
 pub use memory::MemStore;
 pub use sqlite::SqliteStore;
 
@@ -255,6 +258,10 @@ pub enum StoreError {
     /// ([`SqliteStore::open_enforcer`]) is asked to write accounting.
     #[error("refusing to store: {0}")]
     InvalidWrite(String),
+    /// A write that was conditional on what the caller had read found the data changed
+    /// meanwhile (another process wrote); nothing was written. Read again and retry.
+    #[error("the data changed since it was read: {0}; nothing was changed, run it again")]
+    Conflict(String),
 }
 
 /// The largest byte count a store keeps (SQL `BIGINT` is signed).

@@ -71,6 +71,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 mod enforcement;
+mod history;
 
 /// A [`Store`] and an [`EnforcementStore`](super::EnforcementStore) in an SQLite database.
 pub struct SqliteStore {

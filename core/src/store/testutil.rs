@@ -590,6 +590,181 @@ pub(crate) fn spread(from: i64, to: i64, n: u64) -> Vec<(i64, u64)> {
     out
 }
 
+/// The behaviour every [`HistoryStore`] must show; `new` makes an empty store.
+pub(crate) fn history_conformance<S: history::HistoryStore>(new: impl Fn() -> S) {
+    range_totals_whole_hours_and_edges(new());
+    range_totals_flag_edges_without_detail(new());
+    cleanup_deletes_exactly_the_plan(new());
+    cleanup_of_one_guest_and_before(new());
+}
+
+/// Two guests, traffic in buckets 00:55, 01:00, 01:15 and 02:30 of day 1 (guest 101 only at
+/// 01:15), with `hour` and `day` accumulators.
+fn history_fixture<S: Store>(s: &mut S) {
+    let b = |m: i64| T0 + m * 60_000;
+    let g100 = gw_spread(
+        100,
+        b(151),
+        vec![
+            (b(55), 1, 2),
+            (b(60), 10, 20),
+            (b(75), 100, 200),
+            (b(150), 1000, 2000),
+        ],
+    );
+    let g101 = gw_spread(101, b(151), vec![(b(75), 5, 6)]);
+    s.commit_cycle(&cycle(b(151), vec![g100, g101])).unwrap();
+}
+
+fn range_totals_whole_hours_and_edges<S: history::HistoryStore>(mut s: S) {
+    history_fixture(&mut s);
+    let m = |m: i64| T0 + m * 60_000;
+    let t = |from, to| s.range_totals(from, to).unwrap();
+    assert_eq!(
+        t(T0, T0 + DAY).guests,
+        BTreeMap::from([(100, (1111, 2222)), (101, (5, 6))])
+    );
+    assert_eq!(t(T0, T0 + DAY).missing_detail_hour, None);
+    // Edges: 00:55..01:00 from detail, then whole hour 01:00, then 02:00..02:30 (excluded).
+    assert_eq!(
+        t(m(55), m(150)).guests,
+        BTreeMap::from([(100, (111, 222)), (101, (5, 6))])
+    );
+    // Inside one hour.
+    assert_eq!(t(m(60), m(75)).guests, BTreeMap::from([(100, (10, 20))]));
+    assert_eq!(t(m(60), m(60)).guests, BTreeMap::new());
+    // Every range's totals equal the sum of the series.
+    for (from, to) in [
+        (m(0), m(65)),
+        (m(55), m(155)),
+        (m(80), m(180)),
+        (m(5), m(10)),
+    ] {
+        let want: BTreeMap<u32, (u64, u64)> = [100, 101]
+            .into_iter()
+            .filter_map(|v| {
+                let (rx, tx) = s
+                    .series(v, from, to)
+                    .unwrap()
+                    .iter()
+                    .fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
+                ((rx, tx) != (0, 0)).then_some((v, (rx, tx)))
+            })
+            .collect();
+        assert_eq!(t(from, to).guests, want, "{from}..{to}");
+    }
+    let e = s.range_totals(m(1), m(60)).unwrap_err();
+    assert!(matches!(e, StoreError::InvalidWrite(_)), "{e}");
+}
+
+fn range_totals_flag_edges_without_detail<S: history::HistoryStore>(mut s: S) {
+    history_fixture(&mut s);
+    s.apply_retention(T0 + 10 * DAY, 1).unwrap();
+    let m = |m: i64| T0 + m * 60_000;
+    // Whole hours are still exact from the hour totals.
+    let whole = s.range_totals(T0, T0 + 3 * HOUR_MS).unwrap();
+    assert_eq!(whole.guests[&100], (1111, 2222));
+    assert_eq!(whole.missing_detail_hour, None);
+    let part = s.range_totals(m(30), m(120)).unwrap();
+    assert_eq!(part.missing_detail_hour, Some(T0));
+    assert_eq!(part.guests[&100], (110, 220), "the whole 01:00 hour only");
+}
+
+fn counts<S: history::HistoryStore>(s: &S) -> (usize, usize) {
+    let hours: usize = [100, 101]
+        .iter()
+        .map(|&v| s.hourly(v, i64::MIN, i64::MAX).unwrap().len())
+        .sum();
+    (hours, s.period_usage("day", T0).unwrap().len())
+}
+
+fn cleanup_deletes_exactly_the_plan<S: history::HistoryStore>(mut s: S) {
+    use history::{CleanupGuest, CleanupPlan, CleanupScope};
+    history_fixture(&mut s);
+    let state = s.load_state().unwrap();
+    let hour2 = s.period_usage("hour", T0 + 2 * HOUR_MS).unwrap();
+    // Hours 00:00 and 01:00: both hour windows go, the day window is only partly inside.
+    let scope = CleanupScope::new(None, T0, T0 + 2 * HOUR_MS, jiff::tz::TimeZone::UTC).unwrap();
+    let plan = s.cleanup_plan(&scope).unwrap();
+    assert_eq!(
+        plan,
+        BTreeMap::from([
+            (
+                100,
+                CleanupGuest {
+                    hour_rows: 2,
+                    rx: 111,
+                    tx: 222,
+                    period_rows: 2
+                }
+            ),
+            (
+                101,
+                CleanupGuest {
+                    hour_rows: 1,
+                    rx: 5,
+                    tx: 6,
+                    period_rows: 1
+                }
+            ),
+        ])
+    );
+    assert_eq!(counts(&s), (4, 2), "listing deletes nothing");
+    let mut other = plan.clone();
+    other.get_mut(&101).unwrap().hour_rows = 2;
+    let e = s.cleanup(&scope, &other).unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    assert_eq!(counts(&s), (4, 2), "a refused cleanup deletes nothing");
+
+    assert_eq!(s.cleanup(&scope, &plan).unwrap(), plan);
+    assert_eq!(
+        s.hourly(100, i64::MIN, i64::MAX).unwrap(),
+        vec![(T0 + 2 * HOUR_MS, 1000, 2000)]
+    );
+    assert_eq!(s.hourly(101, i64::MIN, i64::MAX).unwrap(), vec![]);
+    assert_eq!(s.period_usage("hour", T0).unwrap(), HashMap::new());
+    assert_eq!(
+        s.period_usage("hour", T0 + HOUR_MS).unwrap(),
+        HashMap::new()
+    );
+    assert_eq!(
+        s.period_usage("hour", T0 + 2 * HOUR_MS).unwrap(),
+        hour2,
+        "outside kept"
+    );
+    assert_eq!(
+        s.period_usage("day", T0).unwrap().len(),
+        2,
+        "partly inside: kept"
+    );
+    assert_eq!(
+        s.load_state().unwrap(),
+        state,
+        "lifetime totals never change"
+    );
+    assert_eq!(s.cleanup_plan(&scope).unwrap(), CleanupPlan::new());
+}
+
+fn cleanup_of_one_guest_and_before<S: history::HistoryStore>(mut s: S) {
+    use history::CleanupScope;
+    history_fixture(&mut s);
+    let utc = jiff::tz::TimeZone::UTC;
+    let one = CleanupScope::new(Some(101), T0, T0 + DAY, utc.clone()).unwrap();
+    let plan = s.cleanup_plan(&one).unwrap();
+    assert_eq!(plan.keys().copied().collect::<Vec<_>>(), vec![101]);
+    // 101 has one hour row, its hour-01 accumulator and its day accumulator.
+    assert_eq!((plan[&101].hour_rows, plan[&101].period_rows), (1, 2));
+    s.cleanup(&one, &plan).unwrap();
+    assert_eq!(s.period_usage("day", T0).unwrap().len(), 1);
+    assert_eq!(s.hourly(100, i64::MIN, i64::MAX).unwrap().len(), 3);
+
+    let before = CleanupScope::new(None, i64::MIN, T0 + 2 * HOUR_MS, utc).unwrap();
+    let plan = s.cleanup_plan(&before).unwrap();
+    assert_eq!((plan[&100].hour_rows, plan[&100].rx), (2, 111));
+    s.cleanup(&before, &plan).unwrap();
+    assert_eq!(s.hourly(100, i64::MIN, i64::MAX).unwrap().len(), 1);
+}
+
 #[cfg(test)]
 mod props {
     use super::*;
@@ -722,6 +897,54 @@ mod props {
                 let h = sql.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap();
                 let hsum = h.iter().fold((0, 0), |a, b| (a.0 + b.1, a.1 + b.2));
                 prop_assert_eq!(hsum, (t.rx, t.tx));
+            }
+        }
+
+        /// Random cycles and ranges: the range totals of all guests equal each guest's
+        /// 5-minute series over the range, in SQLite and in the model; a random cleanup plans
+        /// and deletes the same in both, and exactly the hours in its range.
+        #[test]
+        fn range_totals_and_cleanup_agree(
+            plan in cycles(),
+            from in 0i64..2_000,
+            len in 0i64..2_000,
+            hours in (0i64..200, 1i64..200),
+            one in prop::option::of(100u32..105),
+        ) {
+            let cycles = build(&plan);
+            let mut sql = SqliteStore::open_in_memory().unwrap();
+            let mut mem = MemStore::new();
+            for c in &cycles {
+                sql.commit_cycle(c).unwrap();
+                mem.commit_cycle(c).unwrap();
+            }
+            let (a, b) = (T0 + from * BUCKET_MS, T0 + (from + len) * BUCKET_MS);
+            let totals = sql.range_totals(a, b).unwrap();
+            prop_assert_eq!(&totals, &mem.range_totals(a, b).unwrap());
+            prop_assert_eq!(totals.missing_detail_hour, None);
+            for vmid in 100..105 {
+                let want = sql.series(vmid, a, b).unwrap().iter()
+                    .fold((0, 0), |x, y| (x.0 + y.1, x.1 + y.2));
+                prop_assert_eq!(totals.guests.get(&vmid).copied().unwrap_or_default(), want);
+            }
+
+            let (lo, hi) = (T0 + hours.0 * HOUR_MS, T0 + (hours.0 + hours.1) * HOUR_MS);
+            let scope = history::CleanupScope::new(one, lo, hi, jiff::tz::TimeZone::UTC).unwrap();
+            let listed = sql.cleanup_plan(&scope).unwrap();
+            prop_assert_eq!(&listed, &mem.cleanup_plan(&scope).unwrap());
+            let before: BTreeMap<u32, Vec<(i64, u64, u64)>> =
+                (100..105).map(|v| (v, sql.hourly(v, i64::MIN / 2, i64::MAX / 2).unwrap())).collect();
+            prop_assert_eq!(sql.cleanup(&scope, &listed).unwrap(), listed.clone());
+            mem.cleanup(&scope, &listed).unwrap();
+            same(&sql, &mem)?;
+            for (vmid, rows) in before {
+                let inside = |h: &(i64, u64, u64)| {
+                    one.is_none_or(|v| v == vmid) && (lo..hi).contains(&h.0)
+                };
+                let kept: Vec<_> = rows.iter().filter(|h| !inside(h)).copied().collect();
+                prop_assert_eq!(sql.hourly(vmid, i64::MIN / 2, i64::MAX / 2).unwrap(), kept);
+                let gone = rows.iter().filter(|h| inside(h)).count() as u64;
+                prop_assert_eq!(listed.get(&vmid).map_or(0, |g| g.hour_rows), gone);
             }
         }
 
