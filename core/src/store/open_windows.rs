@@ -61,6 +61,14 @@ impl OpenWindows {
         self.0.is_empty()
     }
 
+    /// Drops the windows `(key, start)` for which `remove` says so (history cleanup);
+    /// returns how many went.
+    pub(crate) fn remove_where(&mut self, mut remove: impl FnMut(&str, i64) -> bool) -> u64 {
+        let before = self.0.len();
+        self.0.retain(|w| !remove(&w.key, w.start_ms));
+        (before - self.0.len()) as u64
+    }
+
     /// Adds one part of a cycle's delta. Parts of one key must come in ascending window
     /// order. Whatever leaves the open set (the previous window when a newer one starts, or
     /// a part of a window older than the open one) is pushed onto `closed` as

@@ -10,13 +10,17 @@
 //!   and window starts in a range are found by skip-scans (`> previous ORDER BY … LIMIT 1`,
 //!   one seek each), not by reading every guest's row.
 //!
+//! A guest's newest window per period key lives in its `guests` row (`store::open_windows`)
+//! until it closes: the plan counts such a window like a `period_usage` row, and the cleanup
+//! removes it from the row's blob when it lies wholly inside the range.
+//!
 //! The cleanup's plan and deletion run in one `BEGIN IMMEDIATE` transaction: the exporter's
 //! commit waits for it (busy timeout, 5 s) and vice versa, and the plan cannot change between
 //! being checked and being carried out.
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use super::{hour_row, stored_u64, SqliteStore};
+use super::{all_open_windows, hour_row, stored_u64, SqliteStore};
 use crate::store::detail::PER_HOUR;
 use crate::store::history::{
     add_bytes, check_range, split_range, CleanupPlan, CleanupScope, HistoryStore, RangeTotals,
@@ -120,6 +124,18 @@ impl HistoryStore for SqliteStore {
                 params![key, start, scope.vmid],
             )?;
         }
+        // Windows still open in the guests' rows (`store::open_windows`).
+        for (vmid, mut open) in all_open_windows(&tx)? {
+            if scope.vmid.is_none_or(|v| v == vmid)
+                && open.remove_where(|key, start| scope.holds_window(key, start)) > 0
+            {
+                let blob = (!open.is_empty()).then(|| open.encode());
+                tx.execute(
+                    "UPDATE guests SET open_windows = ?1 WHERE vmid = ?2",
+                    params![blob, vmid],
+                )?;
+            }
+        }
         tx.commit()?;
         Ok(now)
     }
@@ -160,6 +176,15 @@ fn plan(tx: &rusqlite::Transaction<'_>, scope: &CleanupScope) -> Result<CleanupP
             let vmid: u32 = r.get(0)?;
             let n: i64 = r.get(1)?;
             out.entry(vmid).or_default().period_rows += n as u64;
+        }
+    }
+    // Windows still open in the guests' rows count as period rows too.
+    for (vmid, mut open) in all_open_windows(tx)? {
+        if scope.vmid.is_none_or(|v| v == vmid) {
+            let n = open.remove_where(|key, start| scope.holds_window(key, start));
+            if n > 0 {
+                out.entry(vmid).or_default().period_rows += n;
+            }
         }
     }
     Ok(out)
