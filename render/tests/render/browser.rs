@@ -11,7 +11,8 @@ use std::sync::Mutex;
 
 use pve_traffic_render::{html, palette, Palette, Theme};
 
-use crate::support::{hex, ranking, series, Image};
+use crate::specs::{ranking, series};
+use crate::support::{hex, Image};
 
 /// One Chromium at a time: each is heavy, and the machine is small.
 static CHROMIUM: Mutex<()> = Mutex::new(());

@@ -3,7 +3,7 @@
 
 use pve_traffic_render::{html, palette, ChartSpec, Theme, TimeSeries};
 
-use crate::support::{ranking, series, EVIL_NAME};
+use crate::specs::{ranking, series, EVIL_NAME};
 
 const ECHARTS: &str = include_str!("../../assets/echarts/echarts.min.js");
 

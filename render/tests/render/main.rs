@@ -7,5 +7,6 @@
 mod browser;
 mod html;
 mod png;
+mod specs;
 mod support;
 mod svg;

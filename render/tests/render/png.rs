@@ -2,7 +2,8 @@
 
 use pve_traffic_render::{palette, png, Theme};
 
-use crate::support::{hex, ranking, series, Image};
+use crate::specs::{ranking, series};
+use crate::support::{hex, Image};
 
 #[test]
 fn a_time_series_png_has_the_size_and_text_in_the_title_area() {

@@ -2,7 +2,7 @@
 
 use pve_traffic_render::{palette, svg, ChartSpec, RenderError, Theme};
 
-use crate::support::{ranking, series, EVIL_NAME};
+use crate::specs::{ranking, series, EVIL_NAME};
 
 /// All text of the document's `<text>` elements.
 fn texts(doc: &roxmltree::Document) -> Vec<String> {
