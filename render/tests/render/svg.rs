@@ -1,6 +1,6 @@
 //! SVG: a well-formed document with the title text and the theme's background.
 
-use pve_traffic_render::{palette, svg, ChartSpec, RenderError, Theme};
+use pve_traffic_render::{palette, svg, ChartSpec, Ranking, RenderError, Theme, TimeSeries};
 
 use crate::specs::{ranking, series, EVIL_NAME};
 
@@ -94,4 +94,54 @@ fn sizes_outside_the_limits_are_refused_with_the_limits() {
     let err = svg(&series(10), Theme::Light, 10, 500).unwrap_err();
     assert!(matches!(err, RenderError::Size { width: 10, .. }));
     assert!(err.to_string().contains("between 100 and 8000"), "{err}");
+}
+
+#[test]
+fn empty_charts_still_draw_their_titles() {
+    let empty_series = ChartSpec::TimeSeries(TimeSeries {
+        title: "no traffic yet".into(),
+        ..TimeSeries::default()
+    });
+    let empty_ranking = ChartSpec::Ranking(Ranking {
+        title: "no guests".into(),
+        top_n: 10,
+        ..Ranking::default()
+    });
+    for (spec, title) in [
+        (empty_series, "no traffic yet"),
+        (empty_ranking, "no guests"),
+    ] {
+        let text = parse(&spec, Theme::Light);
+        let doc = roxmltree::Document::parse(&text).expect("the SVG parses");
+        assert!(texts(&doc).iter().any(|t| t == title), "{title}");
+    }
+}
+
+#[test]
+fn a_quota_statement_draws_running_sums_and_the_limit() {
+    let spec = ChartSpec::TimeSeries(TimeSeries {
+        title: "quota".into(),
+        labels: (1..=30).map(|d| format!("11-{d:02}")).collect(),
+        total: Some(vec![10 << 30; 30]),
+        cumulative: true,
+        limit: Some(250 << 30),
+        totals: vec![("Used".into(), 300 << 30), ("Limit".into(), 250 << 30)],
+        ..TimeSeries::default()
+    });
+    let text = parse(&spec, Theme::Light);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let texts = texts(&doc);
+    // Running sums reach 300 GiB, so the axis goes past it; the limit has its legend entry.
+    assert!(texts.iter().any(|t| t == "300 GiB"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "Limit"), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("Used: 300 GiB")),
+        "{texts:?}"
+    );
+    let limit = palette(Theme::Light).limit;
+    assert!(
+        text.contains(&format!("stroke=\"{limit}\"")),
+        "limit line drawn"
+    );
+    assert!(text.contains("stroke-dasharray"), "dashed");
 }
