@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
-use pve_traffic_render::{html, palette, Palette, Theme};
+use pve_traffic_render::{html, palette, ChartSpec, Palette, Theme};
 
 use crate::specs::{ranking, series};
 use crate::support::{hex, Image};
@@ -92,30 +92,29 @@ fn series_pixels(image: &Image, p: &Palette) -> (usize, usize) {
     )
 }
 
-#[test]
-fn a_month_of_five_minute_points_draws_silently_offline() {
-    let visit = visit(&html(&series(8_928), Theme::Light));
+/// Opens the page of `spec` in `theme` and checks that the console stayed silent, the page
+/// has the theme's background and at least `min` pixels of each of the download and upload
+/// colours were drawn.
+fn assert_drawn_silently(spec: &ChartSpec, theme: Theme, min: (usize, usize)) {
+    let visit = visit(&html(spec, theme));
     assert_eq!(visit.console, Vec::<String>::new(), "console output");
-    let p = palette(Theme::Light);
+    let p = palette(theme);
     let (rx, tx) = series_pixels(&visit.screenshot, &p);
     assert!(
-        rx > 2_000 && tx > 2_000,
-        "lines drawn: {rx} rx, {tx} tx pixels"
+        rx > min.0 && tx > min.1,
+        "chart drawn: {rx} rx, {tx} tx pixels"
     );
     assert_eq!(visit.screenshot.rgb(2, 2), hex(p.background));
 }
 
 #[test]
+fn a_month_of_five_minute_points_draws_silently_offline() {
+    assert_drawn_silently(&series(8_928), Theme::Light, (2_000, 2_000));
+}
+
+#[test]
 fn a_dark_ranking_with_a_hostile_name_draws_silently_offline() {
-    let visit = visit(&html(&ranking(2_000, 10), Theme::Dark));
-    assert_eq!(visit.console, Vec::<String>::new(), "console output");
-    let p = palette(Theme::Dark);
-    let (rx, tx) = series_pixels(&visit.screenshot, &p);
-    assert!(
-        rx > 20_000 && tx > 5_000,
-        "bars drawn: {rx} rx, {tx} tx pixels"
-    );
-    assert_eq!(visit.screenshot.rgb(2, 2), hex(p.background));
+    assert_drawn_silently(&ranking(2_000, 10), Theme::Dark, (20_000, 5_000));
 }
 
 #[test]
