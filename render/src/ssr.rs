@@ -14,15 +14,14 @@ use crate::assets::ECHARTS_JS;
 use crate::measure::text_width;
 use crate::RenderError;
 
-/// Heap limit of the engine: a year of 5-minute points is a few tens of MB.
+/// Heap limit of the engine: a month of 5-minute points takes a few tens of MB, so this only
+/// stops a runaway script. (The native stack stays at QuickJS' default of 1 MB, below any
+/// thread's stack, so deep recursion is a script error rather than a crash.)
 const MEMORY_LIMIT: usize = 1 << 30;
-/// Native stack the engine may use; ECharts' layout recursion fits well within it.
-const STACK_LIMIT: usize = 4 << 20;
 
 /// QuickJS with ECharts loaded.
 struct Engine {
-    /// Owns the heap; must outlive `context`, hence kept here.
-    _runtime: Runtime,
+    /// The global scope with ECharts and `pveTrafficRenderSvg`; it keeps its runtime alive.
     context: Context,
 }
 
@@ -54,7 +53,6 @@ impl Engine {
         let script = |e: rquickjs::Error| RenderError::Script(e.to_string());
         let runtime = Runtime::new().map_err(script)?;
         runtime.set_memory_limit(MEMORY_LIMIT);
-        runtime.set_max_stack_size(STACK_LIMIT);
         let context = Context::full(&runtime).map_err(script)?;
         context.with(|ctx| {
             let measure = Function::new(ctx.clone(), |text: String, font: String| {
@@ -75,9 +73,6 @@ impl Engine {
             }
             Ok(())
         })?;
-        Ok(Engine {
-            _runtime: runtime,
-            context,
-        })
+        Ok(Engine { context })
     }
 }
