@@ -34,7 +34,7 @@ pub(crate) fn page(spec: &ChartSpec, theme: Theme) -> String {
                 .max(SERIES_HEIGHT),
         ),
     };
-    let option = chart::definition(spec, theme).to_js();
+    let option = chart::definition(spec, theme, None).to_js();
     let title = escape(spec.title());
     // Filled in one pass, so text inserted for one mark is never searched for another.
     let mut out = String::with_capacity(ECHARTS_JS.len() + option.len() + tables.len() + 4096);

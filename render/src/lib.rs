@@ -36,10 +36,14 @@ pub fn html(spec: &ChartSpec, theme: Theme) -> String {
     html::page(spec, theme)
 }
 
-/// An SVG document of `spec`, `width` x `height` pixels.
+/// An SVG document of `spec`, `width` x `height` pixels. A time series longer than `width`
+/// points is thinned to `width` points first (LTTB, as ECharts itself would), which keeps
+/// its peaks and keeps long series fast.
 pub fn svg(spec: &ChartSpec, theme: Theme, width: u32, height: u32) -> Result<String, RenderError> {
     check_size(width, height)?;
-    ssr::render_svg(&chart::definition(spec, theme).to_js(), width, height)
+    let columns = usize::try_from(width).expect("checked above: at most MAX_SIDE");
+    let definition = chart::definition(spec, theme, Some(columns));
+    ssr::render_svg(&definition.to_js(), width, height)
 }
 
 /// A PNG image of `spec`, `width` x `height` pixels.

@@ -10,6 +10,7 @@
 
 mod option;
 mod ranking;
+mod sampling;
 mod style;
 mod time_series;
 
@@ -19,11 +20,13 @@ use crate::Theme;
 
 pub(crate) use option::Definition;
 
-/// The chart definition of `spec` in `theme`, ready to hand to ECharts.
-pub(crate) fn definition(spec: &ChartSpec, theme: Theme) -> Definition {
+/// The chart definition of `spec` in `theme`, ready to hand to ECharts. An image passes its
+/// width as `max_points`: a line never needs more points than the image has pixel columns
+/// (see [`sampling`]); HTML passes `None` and gets every point.
+pub(crate) fn definition(spec: &ChartSpec, theme: Theme, max_points: Option<usize>) -> Definition {
     let palette = palette(theme);
     match spec {
-        ChartSpec::TimeSeries(series) => time_series::definition(series, &palette),
+        ChartSpec::TimeSeries(series) => time_series::definition(series, &palette, max_points),
         ChartSpec::Ranking(ranking) => ranking::definition(ranking, &palette),
     }
 }

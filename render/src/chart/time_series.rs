@@ -5,13 +5,20 @@ use charming::element::{BoundaryGap, ItemStyle, LineStyle, LineStyleType, Sampli
 use charming::series::Line;
 use pve_traffic::units::format_bytes;
 
+use super::sampling;
 use super::style::{self, Unit};
 use super::Definition;
 use crate::{Palette, TimeSeries};
 
-/// The chart of `series`.
-pub(super) fn definition(series: &TimeSeries, palette: &Palette) -> Definition {
-    let lines: Vec<(&str, &str, Vec<u64>)> = [
+/// The chart of `series`, with at most `max_points` points per line when given (see
+/// [`sampling`]).
+pub(super) fn definition(
+    series: &TimeSeries,
+    palette: &Palette,
+    max_points: Option<usize>,
+) -> Definition {
+    let mut labels = series.labels.clone();
+    let mut lines: Vec<(&str, &str, Vec<u64>)> = [
         ("Download", palette.rx, &series.rx),
         ("Upload", palette.tx, &series.tx),
         ("Total", palette.total, &series.total),
@@ -27,6 +34,23 @@ pub(super) fn definition(series: &TimeSeries, palette: &Palette) -> Definition {
         Some((name, colour, drawn))
     })
     .collect();
+    if let Some(max_points) = max_points.filter(|&m| labels.len() > m) {
+        // One choice of points for all lines, so they stay aligned on the category axis:
+        // the points that shape their sum.
+        let sum: Vec<u64> = (0..labels.len())
+            .map(|i| {
+                lines.iter().fold(0u64, |s, (_, _, values)| {
+                    s.saturating_add(values.get(i).copied().unwrap_or(0))
+                })
+            })
+            .collect();
+        let keep = sampling::lttb(&sum, max_points);
+        let pick = |all: &[u64]| keep.iter().filter_map(|&i| all.get(i).copied()).collect();
+        for (_, _, values) in &mut lines {
+            *values = pick(values);
+        }
+        labels = keep.iter().map(|&i| labels[i].clone()).collect();
+    }
     let max = lines
         .iter()
         .flat_map(|(_, _, values)| values.iter().copied())
@@ -45,7 +69,7 @@ pub(super) fn definition(series: &TimeSeries, palette: &Palette) -> Definition {
     let mut chart = style::base(&series.title, &series.subtitle, &footer, palette)
         .tooltip(tooltip)
         .x_axis(
-            style::category_axis(series.labels.clone(), palette)
+            style::category_axis(labels.clone(), palette)
                 .boundary_gap(BoundaryGap::CategoryAxis(false)),
         )
         .y_axis(style::value_axis(unit, palette));
@@ -55,7 +79,7 @@ pub(super) fn definition(series: &TimeSeries, palette: &Palette) -> Definition {
     if let Some(limit) = series.limit {
         // A constant series rather than a mark line: it widens the axis to the limit and
         // gets a legend entry.
-        let values = vec![limit; series.labels.len()];
+        let values = vec![limit; labels.len()];
         let limit_line = line("Limit", palette.limit, &values, unit).line_style(
             LineStyle::new()
                 .color(palette.limit)
@@ -101,6 +125,39 @@ mod tests {
     use crate::{palette, Theme};
 
     #[test]
+    fn long_series_are_thinned_alike_when_asked() {
+        let series = TimeSeries {
+            labels: (0..1000).map(|i| i.to_string()).collect(),
+            rx: Some(
+                (0..1000)
+                    .map(|i| if i == 500 { 1 << 30 } else { 1 << 20 })
+                    .collect(),
+            ),
+            tx: Some(vec![1 << 20; 1000]),
+            limit: Some(2 << 30),
+            ..TimeSeries::default()
+        };
+        let p = palette(Theme::Light);
+        let thin = definition(&series, &p, Some(100)).chart;
+        let json = serde_json::to_value(&thin).unwrap();
+        assert_eq!(json["xAxis"]["data"].as_array().unwrap().len(), 100);
+        for line in json["series"].as_array().unwrap() {
+            assert_eq!(
+                line["data"].as_array().unwrap().len(),
+                100,
+                "{}",
+                line["name"]
+            );
+        }
+        assert!(json["xAxis"]["data"]
+            .as_array()
+            .unwrap()
+            .contains(&"500".into()));
+        let whole = serde_json::to_value(definition(&series, &p, None).chart).unwrap();
+        assert_eq!(whole["xAxis"]["data"].as_array().unwrap().len(), 1000);
+    }
+
+    #[test]
     fn running_sums_accumulate() {
         assert_eq!(running_sums(&[1, 2, 3]), vec![1, 3, 6]);
         assert_eq!(running_sums(&[u64::MAX, 1]), vec![u64::MAX, u64::MAX]);
@@ -117,7 +174,7 @@ mod tests {
             totals: vec![("Download".into(), 3 << 29)],
             ..TimeSeries::default()
         };
-        let js = definition(&series, &palette(Theme::Light)).to_js();
+        let js = definition(&series, &palette(Theme::Light), None).to_js();
         assert!(js.contains(r#""data":[0.5,1.0]"#), "{js}");
         assert!(js.contains(r#""data":[2.0,2.0]"#), "{js}");
         assert!(js.contains(r#""formatter":"{value} GiB""#), "{js}");
