@@ -21,14 +21,6 @@ impl ChartSpec {
             ChartSpec::Ranking(r) => &r.title,
         }
     }
-
-    /// The subtitle (usually the period and its time zone).
-    pub fn subtitle(&self) -> &str {
-        match self {
-            ChartSpec::TimeSeries(s) => &s.subtitle,
-            ChartSpec::Ranking(r) => &r.subtitle,
-        }
-    }
 }
 
 /// Time series of one guest, or a quota statement when `limit` is set.
