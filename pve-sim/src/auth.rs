@@ -665,6 +665,29 @@ impl AccessControl {
             .find(|p| catalog().bit(p).is_none_or(|bit| held & bit == 0))
     }
 
+    /// The privileges `who` holds on `path`, by name and sorted, as `GET /access/permissions`
+    /// lists them; `pool` as in [`AccessControl::check`]. Empty for a path PVE would reject.
+    pub fn privilege_names(
+        &self,
+        who: &Identity,
+        path: &str,
+        pool: Option<&str>,
+    ) -> Vec<&'static str> {
+        let held = self.held(who, path, pool);
+        let cat = catalog();
+        cat.names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| held & (1 << i) != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
+
+    /// Every path that has an ACL entry, normalized and sorted.
+    pub fn acl_paths(&self) -> impl Iterator<Item = &str> {
+        self.acl.keys().map(String::as_str)
+    }
+
     /// Privileges of `who` on `path` (not normalized yet).
     fn held(&self, who: &Identity, path: &str, pool: Option<&str>) -> PrivSet {
         let Some(path) = normalize_path(path) else {
