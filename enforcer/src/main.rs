@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use pve_traffic::config;
 use pve_traffic::daemon::{self, LogFormat};
 use pve_traffic::enforcer::{self, Enforcer};
@@ -44,11 +44,17 @@ enum Command {
         #[arg(long)]
         rule: Option<String>,
     },
+    /// Write man pages or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(pve_traffic::cli_docs::GenerateArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     daemon::init_logging(args.log_format);
+    if let Some(Command::Generate(g)) = &args.command {
+        return g.run(Args::command());
+    }
     let (path, config) = match daemon::load_config("pve-traffic-enforcer", args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -87,6 +93,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Generate(_) => unreachable!("handled before loading"),
         }
     });
     match result {

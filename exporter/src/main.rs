@@ -3,10 +3,12 @@
 //! Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 2 for a bad config or command
 //! line, 1 when the exporter cannot run (database, listener).
 
+mod init;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use pve_traffic::config;
 use pve_traffic::daemon::{self, LogFormat};
 
@@ -30,11 +32,22 @@ enum Command {
     Serve,
     /// Validate the config and print it as it will be used, secrets masked.
     CheckConfig,
+    /// Write a config file: a guided setup (or `--non-interactive` with flags).
+    Init(init::InitArgs),
+    /// Write man pages or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(pve_traffic::cli_docs::GenerateArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     daemon::init_logging(args.log_format);
+    // These need no config: they write one, or write documentation.
+    match args.command {
+        Some(Command::Init(init)) => return init::run(init, args.config.as_deref()),
+        Some(Command::Generate(g)) => return g.run(Args::command()),
+        _ => {}
+    }
     let (path, config) = match daemon::load_config("pve-traffic-exporter", args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -46,6 +59,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(config),
+        Command::Init(_) | Command::Generate(_) => unreachable!("handled before loading"),
     }
 }
 
