@@ -36,6 +36,8 @@ enum Command {
     Plan,
     /// The guests enforced now: since when, why, until when.
     Status,
+    /// Validate the config and print it as it will be used, secrets masked.
+    CheckConfig,
     /// Lift a guest's penalty for the rest of the period (logged as an operator action).
     Release {
         /// The guest's VMID.
@@ -59,6 +61,11 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    if let Some(Command::CheckConfig) = args.command {
+        print!("{}", config.to_masked_yaml());
+        eprintln!("{}: OK", path.display());
+        return ExitCode::SUCCESS;
+    }
     let runtime = match daemon::runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -93,7 +100,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
-            Command::Generate(_) => unreachable!("handled before loading"),
+            Command::Generate(_) | Command::CheckConfig => unreachable!("handled before"),
         }
     });
     match result {
