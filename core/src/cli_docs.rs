@@ -101,15 +101,18 @@ mod tests {
             .subcommand(clap::Command::new("secret-tool").hide(true))
     }
 
+    fn names(files: &[PathBuf]) -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
     #[test]
     fn man_pages_for_the_command_and_each_visible_subcommand() {
         let dir = tempfile::tempdir().unwrap();
         let files = generate(sample(), Docs::Man, dir.path()).unwrap();
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, ["demo-bin.1", "demo-bin-run.1"]);
+        assert_eq!(names(&files), ["demo-bin.1", "demo-bin-run.1"]);
         let page = std::fs::read_to_string(&files[0]).unwrap();
         assert!(page.contains(".TH demo-bin 1"), "{page}");
         assert!(page.contains("\\-\\-config"), "{page}");
@@ -119,11 +122,10 @@ mod tests {
     fn completions_for_three_shells() {
         let dir = tempfile::tempdir().unwrap();
         let files = generate(sample(), Docs::Completions, dir.path()).unwrap();
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, ["demo-bin.bash", "_demo-bin", "demo-bin.fish"]);
+        assert_eq!(
+            names(&files),
+            ["demo-bin.bash", "_demo-bin", "demo-bin.fish"]
+        );
         let bash = std::fs::read_to_string(&files[0]).unwrap();
         assert!(bash.contains("--config"), "{bash}");
     }

@@ -368,6 +368,16 @@ impl Catalog {
             .fold(0, |a, b| a | b)
     }
 
+    /// The names of the privileges in `set`, sorted.
+    fn names_of(&self, set: PrivSet) -> Vec<&'static str> {
+        self.names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set & (1 << i) != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
+
     /// A known privilege whose name differs only in case, for error hints.
     fn similar(&self, name: &str) -> Option<&'static str> {
         self.names
@@ -673,14 +683,7 @@ impl AccessControl {
         path: &str,
         pool: Option<&str>,
     ) -> Vec<&'static str> {
-        let held = self.held(who, path, pool);
-        let cat = catalog();
-        cat.names
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| held & (1 << i) != 0)
-            .map(|(_, name)| *name)
-            .collect()
+        catalog().names_of(self.held(who, path, pool))
     }
 
     /// Every path that has an ACL entry, normalized and sorted.
@@ -1138,13 +1141,7 @@ mod tests {
 
     fn role(name: &str) -> Vec<&'static str> {
         let cat = catalog();
-        let set = cat.roles[name];
-        cat.names
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| set & (1 << i) != 0)
-            .map(|(_, n)| *n)
-            .collect()
+        cat.names_of(cat.roles[name])
     }
 
     #[test]

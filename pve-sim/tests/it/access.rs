@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::util::{scenario, Harness, BASIC};
+use crate::util::{scenario, Harness, Reply, BASIC};
 
 const SECRET: &str = "6c1d2e3f-4444-4444-8444-0000000000dd";
 const OTHER_SECRET: &str = "6c1d2e3f-5555-4555-8555-0000000000ee";
@@ -42,6 +42,12 @@ fn auditor() -> String {
     format!("PVEAPIToken=audit@pve!ro={OTHER_SECRET}")
 }
 
+/// `GET /access/permissions` as `auth` with `params`.
+async fn permissions(h: &Harness, auth: &str, params: &[(&str, &str)]) -> Reply {
+    h.api_as(Some(auth), "GET", "/access/permissions", params)
+        .await
+}
+
 /// The privilege names of one path of an answer, sorted.
 fn privs(data: &Value, path: &str) -> Vec<String> {
     let mut names: Vec<String> = data[path]
@@ -61,9 +67,7 @@ fn privs(data: &Value, path: &str) -> Vec<String> {
 async fn a_privsep_token_holds_the_intersection_with_its_user_on_a_path() {
     let h = Harness::start(scenario(&yaml())).await;
     let t = token();
-    let r = h
-        .api_as(Some(&t), "GET", "/access/permissions", &[("path", "/")])
-        .await;
+    let r = permissions(&h, &t, &[("path", "/")]).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.data().as_object().unwrap().len(), 1, "{:?}", r.body);
     // Sys.Audit is the user's only, so the token lacks it.
@@ -72,36 +76,15 @@ async fn a_privsep_token_holds_the_intersection_with_its_user_on_a_path() {
         ["VM.Audit", "VM.Config.Network", "VM.PowerMgmt"]
     );
     // The user may use the bridge, the token was not granted it: nothing held, `{}`.
-    let r = h
-        .api_as(
-            Some(&t),
-            "GET",
-            "/access/permissions",
-            &[("path", "/sdn/zones/localnetwork")],
-        )
-        .await;
+    let r = permissions(&h, &t, &[("path", "/sdn/zones/localnetwork")]).await;
     assert_eq!((r.status, r.data()), (200, &json!({})));
     // The entry on /vms/102 replaces what the token inherits from `/`, and its user lacks
     // VM.Console: nothing is held there.
-    let r = h
-        .api_as(
-            Some(&t),
-            "GET",
-            "/access/permissions",
-            &[("path", "/vms/102")],
-        )
-        .await;
+    let r = permissions(&h, &t, &[("path", "/vms/102")]).await;
     assert_eq!((r.status, r.data()), (200, &json!({})));
     // Guest 100 is in pool tenant-a, whose path inherits from `/`: the pool's roles add to
     // the guest's own, as in PVE.
-    let r = h
-        .api_as(
-            Some(&t),
-            "GET",
-            "/access/permissions",
-            &[("path", "/vms/100")],
-        )
-        .await;
+    let r = permissions(&h, &t, &[("path", "/vms/100")]).await;
     assert_eq!(
         privs(r.data(), "/vms/100"),
         ["VM.Audit", "VM.Config.Network", "VM.PowerMgmt"]
@@ -111,9 +94,7 @@ async fn a_privsep_token_holds_the_intersection_with_its_user_on_a_path() {
 #[tokio::test]
 async fn without_a_path_every_path_where_something_is_held() {
     let h = Harness::start(scenario(&yaml())).await;
-    let r = h
-        .api_as(Some(&auditor()), "GET", "/access/permissions", &[])
-        .await;
+    let r = permissions(&h, &auditor(), &[]).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let paths: Vec<&String> = r.data().as_object().unwrap().keys().collect();
     // The top-level paths, the ACL paths and the pool of guest 100 with the guest.
@@ -135,9 +116,7 @@ async fn without_a_path_every_path_where_something_is_held() {
     assert!(audit.iter().all(|p| p.ends_with(".Audit")), "{audit:?}");
     assert!(audit.contains(&"Sys.Audit".to_string()), "{audit:?}");
     // The privsep token holds nothing on the SDN zone: the path is left out.
-    let r = h
-        .api_as(Some(&token()), "GET", "/access/permissions", &[])
-        .await;
+    let r = permissions(&h, &token(), &[]).await;
     assert!(
         r.data().get("/sdn/zones/localnetwork").is_none(),
         "{:?}",
@@ -151,37 +130,19 @@ async fn asking_about_someone_else_needs_sys_audit_on_access() {
     let h = Harness::start(scenario(&yaml())).await;
     let t = token();
     let params = [("path", "/"), ("userid", "audit@pve!ro")];
-    let r = h
-        .api_as(Some(&t), "GET", "/access/permissions", &params)
-        .await;
+    let r = permissions(&h, &t, &params).await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     // Asking about itself by name is allowed.
-    let r = h
-        .api_as(
-            Some(&t),
-            "GET",
-            "/access/permissions",
-            &[("path", "/"), ("userid", "traffic@pve!enforcer")],
-        )
-        .await;
+    let r = permissions(&h, &t, &[("path", "/"), ("userid", "traffic@pve!enforcer")]).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     // The auditor holds Sys.Audit on /access and may look at the token's user.
-    let r = h
-        .api_as(
-            Some(&auditor()),
-            "GET",
-            "/access/permissions",
-            &[("path", "/"), ("userid", "traffic@pve")],
-        )
-        .await;
+    let r = permissions(&h, &auditor(), &[("path", "/"), ("userid", "traffic@pve")]).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(
         privs(r.data(), "/"),
         ["Sys.Audit", "VM.Audit", "VM.Config.Network", "VM.PowerMgmt"]
     );
-    let r = h
-        .api_as(Some(&t), "GET", "/access/permissions", &[("vmid", "100")])
-        .await;
+    let r = permissions(&h, &t, &[("vmid", "100")]).await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     assert!(!r.error_for("vmid").is_empty(), "{:?}", r.body);
 }
