@@ -10,7 +10,7 @@
 //! writes always passes `check-config`.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use pve_traffic::config;
@@ -140,8 +140,9 @@ impl ConfigFile {
 }
 
 /// Writes `text` to `path` with mode 0600: a new file beside it, synced, then renamed over
-/// it. An existing file is kept as `<path>.bak` (mode 0600 too). Creates the directory
-/// (mode 0750) if missing.
+/// it. An existing file is kept as `<path>.bak` (mode 0600 too), and its owner and group
+/// pass to the new file, so replacing the package's config (owned by the service user) as
+/// root leaves it readable by the services. Creates the directory (mode 0750) if missing.
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -163,7 +164,10 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
             .open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
-        if path.exists() {
+        if let Ok(old) = std::fs::metadata(path) {
+            if (old.uid(), old.gid()) != (f.metadata()?.uid(), f.metadata()?.gid()) {
+                std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()))?;
+            }
             let backup = dir.join(format!("{name}.bak"));
             std::fs::copy(path, &backup)?;
             std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o600))?;
@@ -256,5 +260,25 @@ mod tests {
         assert_eq!(mode(&backup), 0o600);
         let left: Vec<_> = std::fs::read_dir(dir.path().join("sub")).unwrap().collect();
         assert_eq!(left.len(), 2, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        // As root (CI, packaging), hand the old file to `nobody` as the package hands it to
+        // the service user; otherwise only the caller's own ids are possible.
+        let me = std::fs::metadata("/proc/self").unwrap();
+        let owner = if me.uid() == 0 {
+            (65534, 65534)
+        } else {
+            (me.uid(), me.gid())
+        };
+        std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1)).unwrap();
+        write_private(&path, "new\n").unwrap();
+        let new = std::fs::metadata(&path).unwrap();
+        assert_eq!((new.uid(), new.gid()), owner);
+        assert_eq!(new.permissions().mode() & 0o777, 0o600);
     }
 }
