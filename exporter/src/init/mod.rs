@@ -37,7 +37,8 @@ use prompts::{Interrupted, Prompter};
 /// Time allowed for the probe and for each request of the token test.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Flags of `init`; in the interactive mode they are the defaults offered.
+/// Flags of `init`. In the interactive mode the address, token id, interval, time zone,
+/// retention and storage flags are the defaults offered; the others serve --non-interactive.
 #[derive(clap::Args, Debug)]
 pub struct InitArgs {
     /// Ask nothing: take every answer from the flags (for scripts).
@@ -60,10 +61,11 @@ pub struct InitArgs {
         value_name = "SECRET"
     )]
     token_secret: Option<String>,
-    /// Pin PVE's certificate by this SHA-256 fingerprint (AB:CD:… as PVE shows it).
+    /// Pin PVE's certificate by this SHA-256 fingerprint, AB:CD:… (--non-interactive).
     #[arg(long, value_name = "FP", conflicts_with = "ca_file")]
     fingerprint: Option<String>,
-    /// Trust the CA certificates in this PEM file (e.g. a copy of /etc/pve/pve-root-ca.pem).
+    /// Trust the CA certificates in this PEM file, e.g. a copy of /etc/pve/pve-root-ca.pem
+    /// (--non-interactive).
     #[arg(long, value_name = "PATH")]
     ca_file: Option<PathBuf>,
     /// Pin whatever certificate PVE presents now (--non-interactive; trust on first use).
