@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession as Session;
-use expectrl::Expect;
+use expectrl::{Eof, Expect};
 use pve_sim::{Options, RunningSim, Scenario};
 use pve_traffic::pve::tls::parse_fingerprint;
 
@@ -38,6 +38,47 @@ fn wizard(config: &Path) -> Session {
     // Only a guard against a hung wizard; no test depends on timing.
     s.set_expect_timeout(Some(Duration::from_secs(60)));
     s
+}
+
+/// A wizard session that keeps everything the terminal showed, to check what never appears.
+struct Screen {
+    session: Session,
+    seen: Vec<u8>,
+}
+
+impl Screen {
+    fn new(session: Session) -> Screen {
+        Screen {
+            session,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for `needle` on the terminal; panics with it if it never comes.
+    fn expect(&mut self, needle: &str) {
+        let found = self
+            .session
+            .expect(needle)
+            .unwrap_or_else(|e| panic!("waiting for {needle:?}: {e}"));
+        self.seen.extend_from_slice(found.as_bytes());
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.session.send(keys).unwrap();
+    }
+
+    fn send_line(&mut self, line: &str) {
+        self.session.send_line(line).unwrap();
+    }
+
+    /// Reads the rest of the output and returns everything the terminal showed.
+    fn finish(mut self) -> (String, i32) {
+        if let Ok(rest) = self.session.expect(Eof) {
+            self.seen.extend_from_slice(rest.as_bytes());
+        }
+        let code = exit_code(&self.session);
+        (String::from_utf8_lossy(&self.seen).into_owned(), code)
+    }
 }
 
 /// Waits for the wizard to end; its exit code.
@@ -80,72 +121,82 @@ async fn a_full_run_survives_each_failure_and_writes_a_config_check_config_accep
     let fp = fingerprint.clone();
     let sec = secret.clone();
     tokio::task::spawn_blocking(move || {
-        let mut s = wizard(&p);
+        let mut s = Screen::new(wizard(&p));
         // An address where nothing listens: said so, asked again.
-        s.expect("PVE API address").unwrap();
-        s.send_line(format!("127.0.0.1:{}", closed_port())).unwrap();
-        s.expect("cannot reach 127.0.0.1:").unwrap();
-        s.expect("PVE API address").unwrap();
-        s.send_line(&url).unwrap();
+        s.expect("PVE API address");
+        s.send_line(&format!("127.0.0.1:{}", closed_port()));
+        s.expect("cannot reach 127.0.0.1:");
+        s.expect("PVE API address");
+        s.send_line(&url);
         // The certificate is shown; a fingerprint that differs is refused, then the right one.
-        s.expect(fp.as_str()).unwrap();
-        s.expect("Pin this certificate").unwrap();
-        s.send("n").unwrap();
-        s.expect("Fingerprint PVE shows").unwrap();
-        s.send_line(["00"; 32].join(":")).unwrap();
-        s.expect("fingerprint mismatch").unwrap();
-        s.expect("Fingerprint PVE shows").unwrap();
-        s.send_line(fp.to_lowercase()).unwrap();
+        s.expect(&fp);
+        s.expect("Pin this certificate");
+        s.send("n");
+        s.expect("Fingerprint PVE shows");
+        s.send_line(&["00"; 32].join(":"));
+        s.expect("fingerprint mismatch");
+        s.expect("Fingerprint PVE shows");
+        s.send_line(&fp.to_lowercase());
         // A wrong secret: rejected, asked again (the token id is now the default).
-        s.expect("API token id").unwrap();
-        s.send_line(&token_id).unwrap();
-        s.expect("API token secret").unwrap();
-        s.send_line("00000000-0000-0000-0000-000000000000").unwrap();
-        s.expect("PVE rejected the API token").unwrap();
-        s.expect("API token id").unwrap();
-        s.send_line("").unwrap();
-        s.expect("API token secret").unwrap();
-        s.send_line(&sec).unwrap();
-        s.expect("6 guest(s) visible").unwrap();
-        s.expect("holds every privilege").unwrap();
+        s.expect("API token id");
+        s.send_line(&token_id);
+        s.expect("API token secret");
+        s.send_line("00000000-0000-0000-0000-000000000000");
+        s.expect("PVE rejected the API token");
+        s.expect("API token id");
+        s.send_line("");
+        s.expect("API token secret");
+        s.send_line(&sec);
+        s.expect("6 guest(s) visible");
+        s.expect("holds every privilege");
         // Local choices; a bad time zone is re-asked.
-        s.expect("Seconds between polls").unwrap();
-        s.send_line("30").unwrap();
-        s.expect("Time zone").unwrap();
-        s.send_line("Mars/Olympus_Mons").unwrap();
-        s.expect("is not an IANA time zone").unwrap();
-        s.send_line("Europe/Berlin").unwrap();
-        s.expect("Days of 5-minute history").unwrap();
-        s.send_line("").unwrap();
-        s.expect("SQLite database file").unwrap();
-        s.send_line("").unwrap();
+        s.expect("Seconds between polls");
+        s.send_line("30");
+        s.expect("Time zone");
+        s.send_line("Mars/Olympus_Mons");
+        s.expect("is not an IANA time zone");
+        s.send_line("Europe/Berlin");
+        s.expect("Days of 5-minute history");
+        s.send_line("");
+        s.expect("SQLite database file");
+        s.send_line("");
         // One rule, then no more.
-        s.expect("Add a traffic quota rule?").unwrap();
-        s.send("y").unwrap();
-        s.expect("Rule name").unwrap();
-        s.send_line("monthly").unwrap();
-        s.expect("Period").unwrap();
-        s.send_line("").unwrap();
-        s.expect("Day of the month").unwrap();
-        s.send_line("15").unwrap();
-        s.expect("Traffic counted").unwrap();
-        s.send_line("tx").unwrap();
-        s.expect("Limit").unwrap();
-        s.send_line("1.5TB").unwrap();
-        s.expect("Action over the limit").unwrap();
-        s.send_line("rate_limit").unwrap();
-        s.expect("Rate per NIC").unwrap();
-        s.send_line("").unwrap();
-        s.expect("VMIDs it applies to").unwrap();
-        s.send_line("100 101").unwrap();
-        s.expect("Tags that select").unwrap();
-        s.send_line("limited").unwrap();
-        s.expect("VMIDs never affected").unwrap();
-        s.send_line("").unwrap();
-        s.expect("Add another rule?").unwrap();
-        s.send("n").unwrap();
-        s.expect("wrote").unwrap();
-        assert_eq!(exit_code(&s), 0);
+        s.expect("Add a traffic quota rule?");
+        s.send("y");
+        s.expect("Rule name");
+        s.send_line("monthly");
+        s.expect("Period");
+        s.send_line("");
+        s.expect("Day of the month");
+        s.send_line("15");
+        s.expect("Traffic counted");
+        s.send_line("tx");
+        s.expect("Limit");
+        s.send_line("1.5TB");
+        s.expect("Action over the limit");
+        s.send_line("rate_limit");
+        s.expect("Rate per NIC");
+        s.send_line("");
+        s.expect("VMIDs it applies to");
+        s.send_line("100 101");
+        s.expect("Tags that select");
+        s.send_line("limited");
+        s.expect("VMIDs never affected");
+        s.send_line("");
+        s.expect("Add another rule?");
+        s.send("n");
+        s.expect("wrote");
+        let (screen, code) = s.finish();
+        assert_eq!(code, 0, "{screen}");
+        // What is typed visibly shows, so the capture is complete enough to judge.
+        assert!(screen.contains(&token_id), "{screen}");
+        // Typed hidden, and never echoed back in a message: neither the wrong secret nor
+        // the right one.
+        assert!(
+            !screen.contains(&sec),
+            "the secret appeared on the terminal"
+        );
+        assert!(!screen.contains("00000000-0000-0000-0000-000000000000"));
     })
     .await
     .unwrap();
@@ -185,11 +236,11 @@ async fn an_existing_file_is_not_overwritten_without_asking() {
     std::fs::write(&path, "mine\n").unwrap();
     let p = path.clone();
     tokio::task::spawn_blocking(move || {
-        let mut s = wizard(&p);
-        s.expect("exists. Overwrite it").unwrap();
-        s.send("n").unwrap();
-        s.expect("left unchanged").unwrap();
-        assert_eq!(exit_code(&s), 1);
+        let mut s = Screen::new(wizard(&p));
+        s.expect("exists. Overwrite it");
+        s.send("n");
+        s.expect("left unchanged");
+        assert_eq!(s.finish().1, 1);
     })
     .await
     .unwrap();
