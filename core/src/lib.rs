@@ -1,6 +1,8 @@
 //! `pve_traffic`: the library behind `pve-traffic-exporter` and `pve-traffic-enforcer`.
 //!
 //! One concept per module, each unaware of the binaries:
+//! - [`cli_docs`]: man pages and shell completions generated from the binaries' clap
+//!   definitions;
 //! - [`daemon`]: logging and signals shared by the daemons;
 //! - [`config`]: the config file (YAML, or the original tool's JSON), validated;
 //! - [`enforcer`]: quota rules → desired state → PVE writes (a reconciler);
@@ -16,6 +18,7 @@
 //! - [`store`]: durable accounting state behind the [`store::Store`] trait (SQLite today);
 //! - [`units`]: byte sizes and bandwidths as people write them.
 pub mod accounting;
+pub mod cli_docs;
 pub mod config;
 pub mod daemon;
 pub mod enforcer;

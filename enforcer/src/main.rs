@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use pve_traffic::config;
 use pve_traffic::daemon::{self, LogFormat};
 use pve_traffic::enforcer::{self, Enforcer};
@@ -36,6 +36,8 @@ enum Command {
     Plan,
     /// The guests enforced now: since when, why, until when.
     Status,
+    /// Validate the config and print it as it will be used, secrets masked.
+    CheckConfig,
     /// Lift a guest's penalty for the rest of the period (logged as an operator action).
     Release {
         /// The guest's VMID.
@@ -44,15 +46,26 @@ enum Command {
         #[arg(long)]
         rule: Option<String>,
     },
+    /// Write man pages or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(pve_traffic::cli_docs::GenerateArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     daemon::init_logging(args.log_format);
+    if let Some(Command::Generate(g)) = &args.command {
+        return g.run(Args::command());
+    }
     let (path, config) = match daemon::load_config("pve-traffic-enforcer", args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    if let Some(Command::CheckConfig) = args.command {
+        print!("{}", config.to_masked_yaml());
+        eprintln!("{}: OK", path.display());
+        return ExitCode::SUCCESS;
+    }
     let runtime = match daemon::runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -87,6 +100,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::Generate(_) | Command::CheckConfig => unreachable!("handled before"),
         }
     });
     match result {

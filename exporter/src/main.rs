@@ -4,16 +4,17 @@
 //! config or command line (a bad range included), 1 when the exporter or a tool cannot run
 //! (database, listener, output directory).
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-use pve_traffic::config;
-use pve_traffic::daemon::{self, LogFormat};
-
 mod cleanup;
 mod cli;
 mod export;
+mod init;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use pve_traffic::config;
+use pve_traffic::daemon::{self, LogFormat};
 
 /// Exact per-guest traffic of a Proxmox VE cluster, served as Prometheus metrics.
 #[derive(Parser, Debug)]
@@ -39,11 +40,22 @@ enum Command {
     Export(export::ExportArgs),
     /// Delete a range of history (lifetime totals are kept); --dry-run lists it first.
     Cleanup(cleanup::CleanupArgs),
+    /// Write a config file: a guided setup (or `--non-interactive` with flags).
+    Init(init::InitArgs),
+    /// Write man pages or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(pve_traffic::cli_docs::GenerateArgs),
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     daemon::init_logging(args.log_format);
+    // These need no config: they write one, or write documentation.
+    match args.command {
+        Some(Command::Init(init)) => return init::run(init, args.config.as_deref()),
+        Some(Command::Generate(g)) => return g.run(Args::command()),
+        _ => {}
+    }
     let (path, config) = match daemon::load_config("pve-traffic-exporter", args.config.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -66,6 +78,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => f.exit(),
         },
+        Command::Init(_) | Command::Generate(_) => unreachable!("handled before loading"),
     }
 }
 

@@ -368,6 +368,16 @@ impl Catalog {
             .fold(0, |a, b| a | b)
     }
 
+    /// The names of the privileges in `set`, sorted.
+    fn names_of(&self, set: PrivSet) -> Vec<&'static str> {
+        self.names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set & (1 << i) != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
+
     /// A known privilege whose name differs only in case, for error hints.
     fn similar(&self, name: &str) -> Option<&'static str> {
         self.names
@@ -663,6 +673,22 @@ impl AccessControl {
             .iter()
             .copied()
             .find(|p| catalog().bit(p).is_none_or(|bit| held & bit == 0))
+    }
+
+    /// The privileges `who` holds on `path`, by name and sorted, as `GET /access/permissions`
+    /// lists them; `pool` as in [`AccessControl::check`]. Empty for a path PVE would reject.
+    pub fn privilege_names(
+        &self,
+        who: &Identity,
+        path: &str,
+        pool: Option<&str>,
+    ) -> Vec<&'static str> {
+        catalog().names_of(self.held(who, path, pool))
+    }
+
+    /// Every path that has an ACL entry, normalized and sorted.
+    pub fn acl_paths(&self) -> impl Iterator<Item = &str> {
+        self.acl.keys().map(String::as_str)
     }
 
     /// Privileges of `who` on `path` (not normalized yet).
@@ -1115,13 +1141,7 @@ mod tests {
 
     fn role(name: &str) -> Vec<&'static str> {
         let cat = catalog();
-        let set = cat.roles[name];
-        cat.names
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| set & (1 << i) != 0)
-            .map(|(_, n)| *n)
-            .collect()
+        cat.names_of(cat.roles[name])
     }
 
     #[test]

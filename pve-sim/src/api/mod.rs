@@ -9,6 +9,7 @@
 //! authenticate (else 401), the parameters must match the method's schema (else 400), the
 //! caller must hold the privileges (else 403), and only then does the handler run.
 
+mod access;
 mod cluster;
 mod config;
 mod guests;
@@ -41,6 +42,7 @@ pub struct ApiRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Route {
     Version,
+    Permissions,
     Nodes,
     Pools,
     ClusterStatus,
@@ -72,6 +74,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
     let s = |x: &str| x.to_string();
     Some(match (method, segs.as_slice()) {
         ("GET", ["version"]) => Route::Version,
+        ("GET", ["access", "permissions"]) => Route::Permissions,
         ("GET", ["nodes"]) => Route::Nodes,
         ("GET", ["pools"]) => Route::Pools,
         ("GET", ["cluster", "status"]) => Route::ClusterStatus,
@@ -153,6 +156,7 @@ pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Data> {
     let ctx = Ctx { cluster, who: &who };
     let data = match route {
         Route::Version => cluster::version(ctx, &params),
+        Route::Permissions => access::permissions(ctx, &params),
         Route::Nodes => cluster::nodes(ctx, &params),
         Route::Pools => cluster::pools(ctx, &params),
         Route::ClusterStatus => cluster::status(ctx, &params),

@@ -10,6 +10,7 @@
 //! - `control`: the `/sim/` API: truth, advance, guest events, faults, request log, scenario.
 //! - `property`: random event sequences; observed counter deltas against `/sim/truth`.
 
+mod access;
 mod auth;
 mod cluster;
 mod config;
