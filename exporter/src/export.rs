@@ -2,8 +2,8 @@
 //! statement, written as a file under `--output` (default `monitor.export_path`).
 //!
 //! The database is opened read-only (never blocking the running exporter); the reports
-//! themselves are built in `pve_traffic::report`. HTML, PNG and SVG charts come from the
-//! render crate and are not wired into this build: asking for them is a clear error.
+//! themselves are built in `pve_traffic::report`, turned into text here (JSON, CSV) or into a
+//! chart (`chart`, drawn by the render crate: HTML, PNG, SVG).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +13,15 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use pve_traffic::config::Config;
 use pve_traffic::report::range::{local_midnight, parse_date};
-use pve_traffic::report::{self, csv, json, output, BucketSize, QuotaRequest, RangeRequest};
+use pve_traffic::report::{
+    self, csv, json, output, BucketSize, GuestReport, QuotaRequest, QuotaStatement, RangeRequest,
+    Ranking,
+};
 use pve_traffic::rules::Direction;
 use pve_traffic::store::{GuestInfo, SqliteStore, Store};
+use pve_traffic_render::{RenderError, Theme};
 
+use crate::chart;
 use crate::cli::{report_zone, spinner, Failure};
 
 /// `export` flags.
@@ -49,6 +54,12 @@ pub struct ExportArgs {
     /// Dark colours (charts only).
     #[arg(long)]
     pub dark: bool,
+    /// Image width in pixels (png, svg).
+    #[arg(long, default_value_t = 1200, value_name = "PIXELS")]
+    pub width: u32,
+    /// Image height in pixels (png, svg).
+    #[arg(long, default_value_t = 600, value_name = "PIXELS")]
+    pub height: u32,
     /// Directory the file is written to (default: monitor.export_path).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
@@ -128,14 +139,8 @@ fn parse_vm(s: &str) -> Result<Vm, Failure> {
 pub fn run(args: &ExportArgs, config: &Config) -> Result<PathBuf, Failure> {
     let vm = parse_vm(&args.vm)?;
     let tz = report_zone(args.tz.as_deref(), config)?;
-    if matches!(args.format, Format::Html | Format::Png | Format::Svg) {
-        return Err(Failure::usage(format!(
-            "--format {}: charts are drawn by the render crate, which this build does not \
-             include yet; use --format json or --format csv",
-            args.format.ext()
-        )));
-    }
-    if args.dark {
+    let chart = matches!(args.format, Format::Html | Format::Png | Format::Svg);
+    if args.dark && !chart {
         return Err(Failure::usage(
             "--dark applies to charts (html, png, svg) only; JSON and CSV have no colours",
         ));
@@ -171,11 +176,31 @@ pub fn run(args: &ExportArgs, config: &Config) -> Result<PathBuf, Failure> {
         now,
         tz: &tz,
     };
-    let (name, text) = match &args.rule {
+    let report = match &args.rule {
         Some(rule) => ctx.quota(rule, vm)?,
         None => ctx.history(vm)?,
     };
-    Ok(output::write_report(&dir, &name, text.as_bytes())?)
+    let name = report.file_name(args.format.ext());
+    let bytes = ctx.encode(&report)?;
+    Ok(output::write_report(&dir, &name, &bytes)?)
+}
+
+/// A report, before it is written in the asked format.
+enum Report {
+    Guest(GuestReport),
+    Ranking(Ranking),
+    /// A statement, and the guest it was asked for (None: every guest of the rule).
+    Quota(QuotaStatement, Option<u32>),
+}
+
+impl Report {
+    fn file_name(&self, ext: &str) -> String {
+        match self {
+            Report::Guest(r) => output::guest_file_name(r, ext),
+            Report::Ranking(r) => output::ranking_file_name(r, ext),
+            Report::Quota(q, vmid) => output::quota_file_name(q, *vmid, ext),
+        }
+    }
 }
 
 /// What every kind of report needs, gathered once.
@@ -193,8 +218,47 @@ impl Context<'_> {
         self.now.to_zoned_datetime(self.tz.clone())
     }
 
-    /// A guest report or the ranking: returns the file name and contents.
-    fn history(&self, vm: Vm) -> Result<(String, String), Failure> {
+    /// The report in the asked format.
+    fn encode(&self, report: &Report) -> Result<Vec<u8>, Failure> {
+        let now = self.json_time();
+        let direction = self.args.direction.unwrap_or(DirectionArg::Both).into();
+        let text = match (self.args.format, report) {
+            (Format::Json, Report::Guest(r)) => json::guest(r, &now),
+            (Format::Json, Report::Ranking(r)) => json::ranking(r, &now),
+            (Format::Json, Report::Quota(q, _)) => json::quota(q, &now),
+            (Format::Csv, Report::Guest(r)) => csv::guest(r),
+            (Format::Csv, Report::Ranking(r)) => csv::ranking(r),
+            (Format::Csv, Report::Quota(q, _)) => csv::quota(q),
+            (format, report) => {
+                let spec = match report {
+                    Report::Guest(r) => chart::guest(r, direction),
+                    Report::Ranking(r) => chart::ranking(r),
+                    Report::Quota(q, _) => chart::quota(q),
+                };
+                let theme = if self.args.dark {
+                    Theme::Dark
+                } else {
+                    Theme::Light
+                };
+                let (w, h) = (self.args.width, self.args.height);
+                let drawn = match format {
+                    Format::Svg => {
+                        pve_traffic_render::svg(&spec, theme, w, h).map(String::into_bytes)
+                    }
+                    Format::Png => pve_traffic_render::png(&spec, theme, w, h),
+                    _ => Ok(pve_traffic_render::html(&spec, theme).into_bytes()),
+                };
+                return drawn.map_err(|e| match e {
+                    RenderError::Size { .. } => Failure::usage(format!("--width/--height: {e}")),
+                    e => Failure::runtime(e.to_string()),
+                });
+            }
+        };
+        Ok(text.into_bytes())
+    }
+
+    /// A guest report or the ranking.
+    fn history(&self, vm: Vm) -> Result<Report, Failure> {
         let args = self.args;
         let req = RangeRequest {
             date: args.date.clone(),
@@ -203,7 +267,6 @@ impl Context<'_> {
         };
         let bucket = args.period.unwrap_or(BucketSize::Hour);
         let range = report::resolve(&req, bucket, self.now, self.tz)?;
-        let ext = args.format.ext();
         Ok(match vm {
             Vm::One(vmid) => {
                 let guest = self
@@ -211,12 +274,7 @@ impl Context<'_> {
                     .get(&vmid)
                     .cloned()
                     .ok_or(report::ReportError::NoGuest(vmid))?;
-                let r = report::guest_report(self.store, guest, range)?;
-                let text = match args.format {
-                    Format::Csv => csv::guest(&r),
-                    _ => json::guest(&r, &self.json_time()),
-                };
-                (output::guest_file_name(&r, ext), text)
+                Report::Guest(report::guest_report(self.store, guest, range)?)
             }
             Vm::All => {
                 let direction = args.direction.unwrap_or(DirectionArg::Both).into();
@@ -226,18 +284,13 @@ impl Context<'_> {
                 ));
                 let r = report::ranking(self.store, self.guests, range, direction);
                 bar.finish_and_clear();
-                let r = r?;
-                let text = match args.format {
-                    Format::Csv => csv::ranking(&r),
-                    _ => json::ranking(&r, &self.json_time()),
-                };
-                (output::ranking_file_name(&r, ext), text)
+                Report::Ranking(r?)
             }
         })
     }
 
-    /// A quota statement for the rule named `rule_name`: returns the file name and contents.
-    fn quota(&self, rule_name: &str, vm: Vm) -> Result<(String, String), Failure> {
+    /// A quota statement for the rule named `rule_name`.
+    fn quota(&self, rule_name: &str, vm: Vm) -> Result<Report, Failure> {
         let rules = &self.config.rules;
         let rule = rules.iter().find(|r| r.name == rule_name).ok_or_else(|| {
             let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
@@ -268,13 +321,6 @@ impl Context<'_> {
             report_tz: self.tz,
         };
         let q = report::quota_statement(self.store, self.guests, &req)?;
-        let text = match self.args.format {
-            Format::Csv => csv::quota(&q),
-            _ => json::quota(&q, &self.json_time()),
-        };
-        Ok((
-            output::quota_file_name(&q, vmid, self.args.format.ext()),
-            text,
-        ))
+        Ok(Report::Quota(q, vmid))
     }
 }

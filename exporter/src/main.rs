@@ -4,6 +4,7 @@
 //! config or command line (a bad range included), 1 when the exporter or a tool cannot run
 //! (database, listener, output directory).
 
+mod chart;
 mod cleanup;
 mod cli;
 mod export;

@@ -1,7 +1,7 @@
 //! `pve-traffic-exporter export` and `cleanup` as an operator runs them, against a database
 //! the exporter filled from pve-sim: totals equal `/sim/truth` and the store, guest names
 //! cannot steer where files go, bad ranges exit 2, and cleanup deletes exactly what its dry
-//! run listed.
+//! run listed; charts (HTML, PNG, SVG) come out whole, offline and in the asked size.
 //!
 //! The exporter runs in this process (`Exporter::poll_once`, the daemon's cycle) so the
 //! simulated time of every poll is chosen here; it is dropped (stopped) before the tools run,
@@ -377,6 +377,71 @@ async fn exports_match_the_truth_and_the_store() {
     assert_eq!(rows.len(), 1, "the rule selects tag prod only");
 }
 
+/// Width and height from a PNG's IHDR chunk (after checking the signature).
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn charts_come_out_offline_in_every_format() {
+    let f = fixture().await;
+    let day = ["--date", "2026-01-01"];
+
+    // One guest as an HTML page: ECharts inlined, nothing fetched, the guest named.
+    let html = f.export(&[&["--vm", "100", "--format", "html"], &day[..]].concat());
+    assert_eq!(html.extension().unwrap(), "html");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Guest 100 (web1)"), "title missing");
+    assert!(page.len() > 500_000, "ECharts is not inlined");
+    for remote in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!page.contains(remote), "{remote} in the page");
+    }
+
+    // The guest named `../../etc/x` as a PNG of the asked size, inside --output.
+    let png = f.export(
+        &[
+            &[
+                "--vm", "101", "--format", "png", "--width", "800", "--height", "400",
+            ],
+            &day[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), (800, 400));
+    assert!(!f.dir.path().join("etc").exists());
+
+    // The ranking and a quota statement as SVG; --dark changes the palette.
+    let light = f.export(&[&["--vm", "all", "--format", "svg"], &day[..]].concat());
+    let light = std::fs::read_to_string(light).unwrap();
+    let doc = roxmltree::Document::parse(&light).unwrap();
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert!(light.contains("web1"), "ranking without the top guest");
+    let dark = f.export(&[
+        "--vm", "100", "--rule", "monthly", "--format", "svg", "--dark",
+    ]);
+    let dark = std::fs::read_to_string(dark).unwrap();
+    roxmltree::Document::parse(&dark).unwrap();
+    let (d, l) = (
+        pve_traffic_render::palette(pve_traffic_render::Theme::Dark),
+        pve_traffic_render::palette(pve_traffic_render::Theme::Light),
+    );
+    // (The light text colour is the dark background: compare the series colours.)
+    assert!(dark.contains(d.rx) && !dark.contains(l.rx), "dark palette");
+    assert!(
+        light.contains(l.rx) && !light.contains(d.rx),
+        "light palette"
+    );
+    assert!(dark.contains(d.background), "dark background");
+
+    // An unusable image size is the operator's mistake: exit 2, nothing written.
+    let out = f.run(&["export", "--vm", "100", "--format", "png", "--width", "5"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--width/--height"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_exit_2_with_a_clear_message() {
     let f = fixture().await;
@@ -428,7 +493,10 @@ async fn bad_requests_exit_2_with_a_clear_message() {
             vec!["--vm", "100", "--tz", "Mars/Olympus"],
             "unknown time zone",
         ),
-        (vec!["--vm", "100", "--format", "html"], "--format html"),
+        (
+            vec!["--vm", "100", "--format", "csv", "--dark"],
+            "--dark applies to charts",
+        ),
     ] {
         let format: &[&str] = if args.contains(&"--format") {
             &[]
