@@ -7,6 +7,7 @@
 
 use pve_traffic::report::{self, GuestReport, QuotaStatement, Ranking};
 use pve_traffic::rules::Direction;
+use pve_traffic::store::GuestInfo;
 use pve_traffic::units::format_bytes;
 use pve_traffic_render::{ChartSpec, RankRow, TimeSeries};
 
@@ -79,12 +80,7 @@ pub fn ranking(r: &Ranking) -> ChartSpec {
         rows: r
             .rows
             .iter()
-            .map(|row| RankRow {
-                vmid: row.guest.vmid,
-                name: row.guest.name.clone(),
-                rx: row.rx,
-                tx: row.tx,
-            })
+            .map(|row| rank_row(&row.guest, row.rx, row.tx))
             .collect(),
         top_n: TOP_N,
     })
@@ -133,15 +129,19 @@ pub fn quota(q: &QuotaStatement) -> ChartSpec {
             rows: q
                 .rows
                 .iter()
-                .map(|row| RankRow {
-                    vmid: row.guest.vmid,
-                    name: row.guest.name.clone(),
-                    rx: row.rx,
-                    tx: row.tx,
-                })
+                .map(|row| rank_row(&row.guest, row.rx, row.tx))
                 .collect(),
             top_n: TOP_N,
         }),
+    }
+}
+
+fn rank_row(guest: &GuestInfo, rx: u64, tx: u64) -> RankRow {
+    RankRow {
+        vmid: guest.vmid,
+        name: guest.name.clone(),
+        rx,
+        tx,
     }
 }
 

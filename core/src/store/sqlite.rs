@@ -749,6 +749,14 @@ fn merge(
     })
 }
 
+/// SQLite's plan for `q`, its steps joined by "; " (tests check that queries seek by key).
+#[cfg(test)]
+fn query_plan(conn: &Connection, q: &str) -> String {
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
+    let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
+    rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::enforcement::{EnforcementStore, Release};
@@ -1339,11 +1347,7 @@ mod tests {
     #[test]
     fn enforcement_queries_use_their_indexes() {
         let s = mem();
-        let plan = |q: &str| -> String {
-            let mut st = s.conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
-            let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
-            rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
-        };
+        let plan = |q: &str| query_plan(&s.conn, q);
         for (q, index) in [
             (
                 "SELECT * FROM action_log WHERE at_ms >= 5 ORDER BY at_ms DESC, id DESC LIMIT 3",
@@ -1369,11 +1373,7 @@ mod tests {
     #[test]
     fn queries_use_the_primary_keys() {
         let s = mem();
-        let plan = |q: &str| -> String {
-            let mut st = s.conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
-            let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
-            rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
-        };
+        let plan = |q: &str| query_plan(&s.conn, q);
         for q in [
             "SELECT vmid, rx, tx FROM period_usage WHERE period_key = 'day' AND window_start_ms = 0",
             "SELECT hour_ms FROM hourly WHERE vmid = 1 AND hour_ms >= 0 AND hour_ms < 5",

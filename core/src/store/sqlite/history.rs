@@ -246,11 +246,7 @@ mod tests {
     #[test]
     fn history_queries_seek_by_primary_key() {
         let s = mem();
-        let plan = |q: &str| -> String {
-            let mut st = s.conn.prepare(&format!("EXPLAIN QUERY PLAN {q}")).unwrap();
-            let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
-            rows.map(|r| r.unwrap()).collect::<Vec<_>>().join("; ")
-        };
+        let plan = |q: &str| super::super::query_plan(&s.conn, q);
         for q in [
             "SELECT vmid, sum(rx), sum(tx) FROM hourly
              WHERE vmid IN (SELECT vmid FROM guests) AND hour_ms >= 0 AND hour_ms < 5
