@@ -157,15 +157,15 @@ fn cycle(gs: &mut [Guest], at: i64, rng: &mut Rng) -> CycleWrite {
         let txs = spread(prev, at, tx);
         let buckets: Vec<(i64, u64, u64)> =
             rxs.iter().zip(&txs).map(|(r, t)| (r.0, r.1, t.1)).collect();
-        let mut periods: Vec<(String, i64, u64, u64)> = Vec::new();
+        let mut periods: Vec<(std::sync::Arc<str>, i64, u64, u64)> = Vec::new();
         for &(b, brx, btx) in &buckets {
             for (key, w) in windows(b) {
-                match periods.iter_mut().find(|p| p.0 == key && p.1 == w) {
+                match periods.iter_mut().find(|p| *p.0 == *key && p.1 == w) {
                     Some(p) => {
                         p.2 += brx;
                         p.3 += btx;
                     }
-                    None => periods.push((key.to_string(), w, brx, btx)),
+                    None => periods.push((key.into(), w, brx, btx)),
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! [`CycleWrite`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -57,15 +58,15 @@ pub struct Ledger {
     pub discarded: BTreeMap<String, u64>,
     /// Period keys to accumulate: the calendar periods plus every rule's period.
     specs: Vec<PeriodSpec>,
-    /// `specs[i].key()`, computed once.
-    keys: Vec<String>,
+    /// `specs[i].key()`, computed once and shared by every guest's write (no copy each).
+    keys: Vec<Arc<str>>,
     tz: TimeZone,
     max_bandwidth: u64,
 }
 
 /// A delta spread out: `(bucket start, rx, tx)` per 5-minute bucket and
 /// `(period key, window start, rx, tx)` per period window, as [`GuestWrite`] holds them.
-type Spread = (Vec<(i64, u64, u64)>, Vec<(String, i64, u64, u64)>);
+type Spread = (Vec<(i64, u64, u64)>, Vec<(Arc<str>, i64, u64, u64)>);
 
 /// What a cycle saw, for logs and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -96,7 +97,7 @@ impl Ledger {
         Ledger {
             guests,
             discarded: state.discarded,
-            keys: specs.iter().map(PeriodSpec::key).collect(),
+            keys: specs.iter().map(|s| Arc::from(s.key())).collect(),
             specs,
             tz,
             max_bandwidth,

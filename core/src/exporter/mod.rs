@@ -168,10 +168,16 @@ impl Exporter {
             return Err(e.into());
         }
         self.present = write.guests.iter().map(|g| g.info.vmid).collect();
+        // Windows not cached yet are read from the store, which has this cycle. The cache
+        // holds a handful of windows: finding one by comparison costs no allocation, unlike
+        // building a `(String, i64)` key for every guest and period.
+        let mut windows: Vec<_> = self.usage.iter_mut().collect();
         for g in &write.guests {
             for (key, start, rx, tx) in &g.periods {
-                // Windows not cached yet are read from the store, which has this cycle.
-                if let Some(window) = self.usage.get_mut(&(key.clone(), *start)) {
+                let cached = windows
+                    .iter_mut()
+                    .find(|(k, _)| *k.0 == **key && k.1 == *start);
+                if let Some((_, window)) = cached {
                     let u = window.entry(g.info.vmid).or_default();
                     u.0 += rx;
                     u.1 += tx;

@@ -98,7 +98,7 @@ impl Store for MemStore {
             for (key, start, rx, tx) in g.periods.iter().filter(|p| p.2 != 0 || p.3 != 0) {
                 let e = next
                     .periods
-                    .entry((key.clone(), *start))
+                    .entry((key.to_string(), *start))
                     .or_default()
                     .entry(vmid)
                     .or_default();

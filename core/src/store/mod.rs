@@ -36,6 +36,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::guest::GuestType;
 
@@ -135,7 +136,7 @@ pub struct GuestWrite {
     /// The delta spread over period windows: `(period key, window start ms, rx, tx)`, added to
     /// the accumulators. The key names the period as the caller likes (`"day"`, `"month@15"`,
     /// a zone suffix…); the store only requires that, per key, the parts sum to the delta.
-    pub periods: Vec<(String, i64, u64, u64)>,
+    pub periods: Vec<(Arc<str>, i64, u64, u64)>,
 }
 
 /// What the exporter needs back after a restart.

@@ -55,6 +55,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -687,7 +688,7 @@ fn undecodable_windows(vmid: u32) -> StoreError {
 fn advance_windows(
     vmid: u32,
     mut open: OpenWindows,
-    periods: &[(String, i64, u64, u64)],
+    periods: &[(Arc<str>, i64, u64, u64)],
     closed: &mut Vec<(String, i64, u32, i64, i64)>,
 ) -> Result<OpenWindows, StoreError> {
     // Per key in ascending window order, a repeated window summed first (validate() bounds

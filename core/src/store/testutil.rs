@@ -40,7 +40,7 @@ pub(crate) fn gw_spread(vmid: u32, at: i64, buckets: Vec<(i64, u64, u64)>) -> Gu
     let mut periods = Vec::new();
     for (key, len) in [("hour", HOUR_MS), ("day", DAY)] {
         for &(s, brx, btx) in &buckets {
-            periods.push((key.to_string(), s.div_euclid(len) * len, brx, btx));
+            periods.push((key.into(), s.div_euclid(len) * len, brx, btx));
         }
     }
     GuestWrite {
@@ -808,7 +808,7 @@ mod props {
                     let mut periods = Vec::new();
                     for (key, len) in KEYS {
                         for &(s, brx, btx) in &buckets {
-                            periods.push((key.to_string(), s.div_euclid(len) * len, brx, btx));
+                            periods.push((key.into(), s.div_euclid(len) * len, brx, btx));
                         }
                     }
                     let mut g = gw_spread(vmid, at, buckets);
