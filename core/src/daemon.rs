@@ -115,3 +115,27 @@ impl HttpServer {
         let _ = self.task.await;
     }
 }
+
+/// Re-reads the config at `path` on every SIGHUP and hands it to the daemon through `tx`
+/// (both daemons take their rules from it); a bad config is logged and the running rules
+/// stay.
+pub async fn reload_on_sighup(path: PathBuf, tx: tokio::sync::mpsc::Sender<Config>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot listen for SIGHUP; rules reload only on restart");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        let env = |k: &str| std::env::var(k).ok();
+        match config::load(&path, &env) {
+            Ok(l) => {
+                if tx.send(l.config).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: config not reloaded; keeping the running rules")
+            }
+        }
+    }
+}

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pve_traffic::config;
 use pve_traffic::daemon::{self, LogFormat};
 use pve_traffic::enforcer::{self, Enforcer};
 
@@ -78,7 +77,7 @@ fn main() -> ExitCode {
         match args.command.unwrap_or(Command::Run { dry_run: false }) {
             Command::Run { dry_run } => {
                 let (tx, rx) = tokio::sync::mpsc::channel(1);
-                tokio::spawn(reload_on_sighup(path.clone(), tx));
+                tokio::spawn(daemon::reload_on_sighup(path.clone(), tx));
                 enforcer::run(config, dry_run, daemon::shutdown_signal(), rx).await
             }
             Command::Plan => {
@@ -112,29 +111,6 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("pve-traffic-enforcer: {e}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// Re-reads the config on SIGHUP and hands it to the daemon; a bad config is logged and the
-/// running rules stay.
-async fn reload_on_sighup(path: PathBuf, tx: tokio::sync::mpsc::Sender<config::Config>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        tracing::error!("cannot listen for SIGHUP; rules reload only on restart");
-        return;
-    };
-    while hup.recv().await.is_some() {
-        let env = |k: &str| std::env::var(k).ok();
-        match config::load(&path, &env) {
-            Ok(l) => {
-                if tx.send(l.config).await.is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "SIGHUP: config not reloaded; keeping the running rules")
-            }
         }
     }
 }

@@ -67,7 +67,7 @@ fn main() -> ExitCode {
             eprintln!("{}: OK", path.display());
             ExitCode::SUCCESS
         }
-        Command::Serve => serve(config),
+        Command::Serve => serve(path, config),
         Command::Export(args) => match export::run(&args, &config) {
             Ok(path) => {
                 println!("{}", path.display());
@@ -83,7 +83,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: config::Config) -> ExitCode {
+/// Runs the daemon; SIGHUP re-reads the rules from `path`.
+fn serve(path: PathBuf, config: config::Config) -> ExitCode {
     let runtime = match daemon::runtime() {
         Ok(r) => r,
         Err(e) => {
@@ -91,10 +92,12 @@ fn serve(config: config::Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(pve_traffic::exporter::run(
-        config,
-        daemon::shutdown_signal(),
-    )) {
+    let run = async {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(daemon::reload_on_sighup(path, tx));
+        pve_traffic::exporter::run(config, daemon::shutdown_signal(), rx).await
+    };
+    match runtime.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("pve-traffic-exporter: {e}");

@@ -289,3 +289,51 @@ async fn serve_survives_sigkill_without_losing_a_byte_and_stops_cleanly_on_sigte
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// Sends SIGHUP to the daemon, as `systemctl reload` does.
+fn hangup(daemon: &Daemon) {
+    let pid = daemon.child.id().to_string();
+    let status = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_the_rules_and_a_bad_config_keeps_the_running_ones() {
+    let sim = pve_sim::start(Options::for_tests(Scenario::from_yaml(SCENARIO).unwrap()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = start_daemon(&sim, dir.path(), free_port());
+    let metrics = format!("{}/metrics", daemon.addr);
+    // limit_gb is GiB (the original tool's unit).
+    let quota = "pve_traffic_quota_limit_bytes{id=\"qemu/100\",rule=\"fresh\"} 1073741824\n";
+    eventually("first poll", || async {
+        get(&metrics, None)
+            .await
+            .is_some_and(|r| r.2.contains("pve_traffic_up 1"))
+    })
+    .await;
+    assert!(!get(&metrics, None).await.unwrap().2.contains(quota));
+
+    // A new rule whose period (a month from the 15th) nothing accumulated before.
+    let config = dir.path().join("config.yaml");
+    let started = std::fs::read_to_string(&config).unwrap();
+    let rule =
+        "rules:\n  - { name: fresh, period: month, reset_day: 15, limit_gb: 1, action: notify }\n";
+    std::fs::write(&config, format!("{started}{rule}")).unwrap();
+    hangup(&daemon);
+    eventually("the new rule's quota", || async {
+        get(&metrics, None)
+            .await
+            .is_some_and(|r| r.2.contains(quota))
+    })
+    .await;
+
+    // A config that does not load: logged, the running rules stay, the daemon goes on.
+    std::fs::write(&config, format!("{started}{rule}  - {{ name: broken\n")).unwrap();
+    hangup(&daemon);
+    two_more_polls(&sim).await;
+    let (status, _, text) = get(&metrics, None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(text.contains(quota), "the running rules were dropped");
+}

@@ -538,9 +538,15 @@ async fn every_panel_query_returns_series_from_a_real_prometheus() {
             .unwrap()
             .block_on(async {
                 let listener = tokio::net::TcpListener::from_std(exporter_listener).unwrap();
-                pve_traffic::exporter::serve(exporter_config, listener, async {
-                    let _ = exporter_stopped.await;
-                })
+                let (_reload, reload_rx) = tokio::sync::mpsc::channel(1);
+                pve_traffic::exporter::serve(
+                    exporter_config,
+                    listener,
+                    async {
+                        let _ = exporter_stopped.await;
+                    },
+                    reload_rx,
+                )
                 .await
             })
             .map_err(|e| e.to_string())

@@ -104,6 +104,12 @@ impl Ledger {
         }
     }
 
+    /// Accumulates these periods from now on (the rules changed).
+    pub fn set_specs(&mut self, specs: Vec<PeriodSpec>) {
+        self.keys = specs.iter().map(|s| Arc::from(s.key())).collect();
+        self.specs = specs;
+    }
+
     /// The time zone periods are local to.
     pub fn tz(&self) -> &TimeZone {
         &self.tz

@@ -187,6 +187,14 @@ impl Exporter {
         Ok(report)
     }
 
+    /// Replaces the rules (SIGHUP): a rule's period that is new is accumulated from the next
+    /// cycle on; everything else stays as started.
+    pub fn reload_rules(&mut self, config: &Config) {
+        self.config.rules = config.rules.clone();
+        self.ledger.set_specs(period_specs(&self.config));
+        self.usage.clear();
+    }
+
     fn reload(&mut self) -> Result<(), ExporterError> {
         self.usage.clear();
         let state = self.store.load_state()?;
@@ -316,12 +324,16 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// `monitor.interval`, serves `/metrics`. A failed poll is logged and counted; the loop goes
 /// on. The cycle in progress when `shutdown` fires completes first (its commit is atomic
 /// either way).
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ExporterError> {
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    reload: tokio::sync::mpsc::Receiver<Config>,
+) -> Result<(), ExporterError> {
     let addr = config.exporter.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ExporterError::Listen { addr, source })?;
-    serve(config, listener, shutdown).await
+    serve(config, listener, shutdown, reload).await
 }
 
 /// [`run`] on a listener the caller bound (tests bind port 0 and learn the port first).
@@ -329,6 +341,7 @@ pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
+    mut reload: tokio::sync::mpsc::Receiver<Config>,
 ) -> Result<(), ExporterError> {
     let mut exporter = Exporter::open(&config)?;
     let addr = config.exporter.listen;
@@ -344,6 +357,11 @@ pub async fn serve(
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            Some(new) = reload.recv() => {
+                exporter.reload_rules(&new);
+                tracing::info!(rules = new.rules.len(), "rules reloaded");
+                continue;
+            }
             _ = &mut shutdown => break,
         }
         let now_ms = jiff::Timestamp::now().as_millisecond();
