@@ -116,6 +116,17 @@ impl HttpServer {
     }
 }
 
+/// The options both binaries take before (or after) their subcommand.
+#[derive(clap::Args, Debug)]
+pub struct GlobalArgs {
+    /// Config file (default: $PVE_TRAFFIC_CONFIG, else ./config.yaml).
+    #[arg(long, short, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, global = true, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
 /// Re-reads the config at `path` on every SIGHUP and hands it to the daemon through `tx`
 /// (both daemons take their rules from it); a bad config is logged and the running rules
 /// stay.

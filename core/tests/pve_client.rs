@@ -10,6 +10,17 @@
 #[path = "support/sim.rs"]
 mod util;
 
+use pve_traffic::pve::{Client, ClientOptions, PveError};
+
+/// The error a fresh client with `o` gets for `GET /version`.
+async fn version_error(o: ClientOptions) -> PveError {
+    Client::new(o)
+        .unwrap()
+        .get("/version", &[])
+        .await
+        .unwrap_err()
+}
+
 mod tls {
     use super::util::Sim;
     use pve_traffic::pve::{tls, Client, PveError};
@@ -110,6 +121,7 @@ mod auth {
     use std::time::Duration;
 
     use super::util::{scenario, Sim};
+    use super::version_error;
     use pve_traffic::pve::{Client, ClientOptions, PveError};
     use pve_traffic::secret::Secret;
 
@@ -186,13 +198,7 @@ acl:
         // unauthorized (the secret, altered, is on the wire)
         let mut o = s.opts();
         o.token_secret = Secret::new(format!("{secret}x"));
-        errors.push(
-            Client::new(o)
-                .unwrap()
-                .get("/version", &[])
-                .await
-                .unwrap_err(),
-        );
+        errors.push(version_error(o).await);
         // http 500 / 400
         errors.push(client.get("/nodes/nosuch/qemu", &[]).await.unwrap_err());
         errors.push(
@@ -211,34 +217,16 @@ acl:
         let mut o = s.opts();
         o.timeout = Duration::from_millis(200);
         o.retries = 0;
-        errors.push(
-            Client::new(o)
-                .unwrap()
-                .get("/version", &[])
-                .await
-                .unwrap_err(),
-        );
+        errors.push(version_error(o).await);
         // tls
         let mut o = s.opts();
         o.fingerprint = Some([0; 32]);
-        errors.push(
-            Client::new(o)
-                .unwrap()
-                .get("/version", &[])
-                .await
-                .unwrap_err(),
-        );
+        errors.push(version_error(o).await);
         // connect
         let mut o = s.opts();
         o.url = "https://127.0.0.1:1".into();
         o.retries = 0;
-        errors.push(
-            Client::new(o)
-                .unwrap()
-                .get("/version", &[])
-                .await
-                .unwrap_err(),
-        );
+        errors.push(version_error(o).await);
         // config (a secret that cannot go in a header)
         let mut o = s.opts();
         o.token_secret = Secret::new(format!("{secret}\n"));

@@ -2,23 +2,18 @@
 //!
 //! Exit status: 0 on success, 2 for a bad config or command line, 1 when a command fails.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pve_traffic::daemon::{self, LogFormat};
+use pve_traffic::daemon;
 use pve_traffic::enforcer::{self, Enforcer};
 
 /// Enforces traffic quotas on Proxmox VE guests and restores exactly what it changed.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Config file (default: $PVE_TRAFFIC_CONFIG, else ./config.yaml).
-    #[arg(long, short, global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// Log format: text or json.
-    #[arg(long, global = true, default_value = "text")]
-    log_format: LogFormat,
+    #[command(flatten)]
+    global: daemon::GlobalArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,14 +47,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    daemon::init_logging(args.log_format);
+    daemon::init_logging(args.global.log_format);
     if let Some(Command::Generate(g)) = &args.command {
         return g.run(Args::command());
     }
-    let (path, config) = match daemon::load_config("pve-traffic-enforcer", args.config.as_deref()) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    let (path, config) =
+        match daemon::load_config("pve-traffic-enforcer", args.global.config.as_deref()) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
     if let Some(Command::CheckConfig) = args.command {
         print!("{}", config.to_masked_yaml());
         eprintln!("{}: OK", path.display());

@@ -15,18 +15,14 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use pve_traffic::config;
-use pve_traffic::daemon::{self, LogFormat};
+use pve_traffic::daemon;
 
 /// Exact per-guest traffic of a Proxmox VE cluster, served as Prometheus metrics.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Config file (default: $PVE_TRAFFIC_CONFIG, else ./config.yaml).
-    #[arg(long, short, global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// Log format: text or json.
-    #[arg(long, global = true, default_value = "text")]
-    log_format: LogFormat,
+    #[command(flatten)]
+    global: daemon::GlobalArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -50,17 +46,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    daemon::init_logging(args.log_format);
+    daemon::init_logging(args.global.log_format);
     // These need no config: they write one, or write documentation.
     match args.command {
-        Some(Command::Init(init)) => return init::run(init, args.config.as_deref()),
+        Some(Command::Init(init)) => return init::run(init, args.global.config.as_deref()),
         Some(Command::Generate(g)) => return g.run(Args::command()),
         _ => {}
     }
-    let (path, config) = match daemon::load_config("pve-traffic-exporter", args.config.as_deref()) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    let (path, config) =
+        match daemon::load_config("pve-traffic-exporter", args.global.config.as_deref()) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
     match args.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
             print!("{}", config.to_masked_yaml());

@@ -636,13 +636,7 @@ fn rule(ctx: &mut Ctx, i: usize, raw: Value) -> Result<Rule, ConfigError> {
         ("week", PeriodKind::Week),
         ("month", PeriodKind::Month),
     ];
-    let kind = choice(ctx, &key("period"), r.period, &periods)?.ok_or_else(|| {
-        ctx.err(
-            key("period"),
-            Missing,
-            "missing; expected one of `hour`, `day`, `week`, `month`",
-        )
-    })?;
+    let kind = required_choice(ctx, &key("period"), r.period, &periods)?;
     let reset_day = if kind == PeriodKind::Month {
         integer(ctx, &key("reset_day"), r.reset_day, 1, 31, 1)? as u8
     } else if present(r.reset_day).is_some() {
@@ -688,13 +682,7 @@ fn rule(ctx: &mut Ctx, i: usize, raw: Value) -> Result<Rule, ConfigError> {
         ("rate_limit", Action::RateLimit),
         ("notify", Action::Notify),
     ];
-    let action = choice(ctx, &key("action"), r.action, &actions)?.ok_or_else(|| {
-        ctx.err(
-            key("action"),
-            Missing,
-            "missing; expected one of `shutdown`, `stop`, `disconnect`, `rate_limit`, `notify`",
-        )
-    })?;
+    let action = required_choice(ctx, &key("action"), r.action, &actions)?;
     let rate = match present(r.rate_limit_mb) {
         None => None,
         Some(v) => Some(
@@ -986,12 +974,34 @@ fn choice<T: Copy>(
         }
     }
     let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    let mut message = format!("expected one of {}, found {}", list.join(", "), found(&v));
+    let mut message = format!(
+        "expected one of {}, found {}",
+        option_list(options),
+        found(&v)
+    );
     if let Some(best) = v.as_str().and_then(|s| suggest(s, &names)) {
         message.push_str(&format!("; did you mean `{best}`?"));
     }
     Err(ctx.err(key, Invalid, message))
+}
+
+/// [`choice`] for a key without a default: missing is an error that lists the options.
+fn required_choice<T: Copy>(
+    ctx: &Ctx,
+    key: &str,
+    v: Option<Value>,
+    options: &[(&str, T)],
+) -> Result<T, ConfigError> {
+    choice(ctx, key, v, options)?.ok_or_else(|| {
+        let message = format!("missing; expected one of {}", option_list(options));
+        ctx.err(key, Missing, message)
+    })
+}
+
+/// "`a`, `b`, `c`": the names of `options`, for messages.
+fn option_list<T>(options: &[(&str, T)]) -> String {
+    let list: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
+    list.join(", ")
 }
 
 fn socket(

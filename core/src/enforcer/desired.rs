@@ -227,6 +227,7 @@ pub fn strongest(breaches: &[Breach]) -> Desired {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::guest;
     use super::*;
     use crate::rules::Direction;
     use proptest::prelude::*;
@@ -237,27 +238,9 @@ mod tests {
         "2026-11-15T12:00Z".parse().unwrap()
     }
 
+    /// A monthly rule (the shared fixture).
     fn rule(name: &str, action: Action, limit_bytes: u64) -> Rule {
-        Rule {
-            name: name.to_string(),
-            enabled: true,
-            period: PeriodSpec::month(1),
-            direction: Direction::Both,
-            limit_bytes,
-            action,
-            rate_limit_mb: (action == Action::RateLimit).then_some(10.0),
-            vm_ids: Vec::new(),
-            vm_tags: Vec::new(),
-            exclude_vm_ids: Vec::new(),
-        }
-    }
-
-    fn guest(vmid: u32) -> GuestFacts<'static> {
-        GuestFacts {
-            vmid,
-            tags: &[],
-            template: false,
-        }
+        super::super::testing::rule(name, PeriodSpec::month(1), action, limit_bytes)
     }
 
     /// Usage of `(rule, vmid, rx, tx)` rows.

@@ -16,6 +16,8 @@ pub mod nic;
 pub mod plan;
 pub mod reconcile;
 pub mod state;
+#[cfg(test)]
+mod testing;
 
 use std::collections::BTreeMap;
 use std::future::Future;

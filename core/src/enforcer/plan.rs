@@ -146,35 +146,13 @@ fn percent(used: u64, limit: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{guest, rule};
     use super::*;
     use crate::enforcer::desired::{evaluate, GuestFacts, Usage};
     use crate::enforcer::state::Release;
-    use crate::rules::{Action, Direction, Rule};
+    use crate::rules::{Action, Rule};
 
     const GIB: u64 = 1 << 30;
-
-    fn rule(name: &str, period: PeriodSpec, action: Action, limit_bytes: u64) -> Rule {
-        Rule {
-            name: name.to_string(),
-            enabled: true,
-            period,
-            direction: Direction::Both,
-            limit_bytes,
-            action,
-            rate_limit_mb: Some(5.0),
-            vm_ids: Vec::new(),
-            vm_tags: Vec::new(),
-            exclude_vm_ids: Vec::new(),
-        }
-    }
-
-    fn guest(vmid: u32) -> GuestFacts<'static> {
-        GuestFacts {
-            vmid,
-            tags: &[],
-            template: false,
-        }
-    }
 
     #[test]
     fn plan_is_an_aligned_table_of_usage_and_decisions() {

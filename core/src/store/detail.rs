@@ -30,6 +30,27 @@ impl HourDetail {
         (sum(&self.rx), sum(&self.tx))
     }
 
+    /// The non-empty buckets of the hour starting at `hour_ms` whose start lies in
+    /// `from_ms..to_ms`, as `(start ms, rx, tx)`, ascending.
+    pub(crate) fn buckets_in(
+        &self,
+        hour_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Iterator<Item = (i64, u64, u64)> + '_ {
+        (0..PER_HOUR)
+            .map(move |k| {
+                (
+                    hour_ms + k as i64 * super::BUCKET_MS,
+                    self.rx[k],
+                    self.tx[k],
+                )
+            })
+            .filter(move |&(start, rx, tx)| {
+                (rx != 0 || tx != 0) && (from_ms..to_ms).contains(&start)
+            })
+    }
+
     /// The compact encoding described in the module doc.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut mask = 0u64;

@@ -138,12 +138,8 @@ impl Store for MemStore {
             return Ok(out);
         }
         for (&(_, h), (_, _, d)) in self.hours.range((vmid, hour_start(from_ms))..(vmid, to_ms)) {
-            let Some(d) = d else { continue };
-            for k in 0..d.rx.len() {
-                let start = h + k as i64 * BUCKET_MS;
-                if (d.rx[k] != 0 || d.tx[k] != 0) && (from_ms..to_ms).contains(&start) {
-                    out.push((start, d.rx[k], d.tx[k]));
-                }
+            if let Some(d) = d {
+                out.extend(d.buckets_in(h, from_ms, to_ms));
             }
         }
         Ok(out)

@@ -586,12 +586,7 @@ impl Store for SqliteStore {
             let h: i64 = r.get(0)?;
             let row = hour_row(vmid, h, r.get(1)?, r.get(2)?, r.get(3)?)?;
             let d = row.detail.expect("selected with detail IS NOT NULL");
-            for k in 0..PER_HOUR {
-                let start = h + k as i64 * BUCKET_MS;
-                if (d.rx[k] != 0 || d.tx[k] != 0) && (from_ms..to_ms).contains(&start) {
-                    out.push((start, d.rx[k], d.tx[k]));
-                }
-            }
+            out.extend(d.buckets_in(h, from_ms, to_ms));
         }
         Ok(out)
     }
