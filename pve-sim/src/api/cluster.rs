@@ -191,8 +191,7 @@ pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Data> {
         }
     }
     if want.is_none() || want == Some("vm") {
-        for vmid in c.resource_order() {
-            let row = c.resource_row(&c.guests[&vmid]);
+        for row in c.resource_rows() {
             if !ctx.can(&format!("/vms/{}", row.vmid), &["VM.Audit"], row.pool) {
                 continue;
             }

@@ -235,13 +235,27 @@ impl Cluster {
         &self.stats
     }
 
-    /// The `/cluster/resources` entry of `g` now.
-    pub fn resource_row<'a>(&'a self, g: &'a Guest) -> GuestRow<'a> {
-        let served = self
-            .stats
+    /// Every guest's `/cluster/resources` entry now, in the order PVE lists guests (VMIDs
+    /// sorted as strings).
+    pub fn resource_rows(&self) -> Vec<GuestRow<'_>> {
+        let mut pushed = self.stats.guests.iter().peekable();
+        let mut rows: Vec<GuestRow<'_>> = self
             .guests
-            .get(&g.vmid)
-            .filter(|p| fresh(p.at_ms, self.now_ms()));
+            .values()
+            .map(|g| {
+                // Both maps are sorted by VMID: walk them together.
+                while pushed.next_if(|(&v, _)| v < g.vmid).is_some() {}
+                let record = pushed.next_if(|(&v, _)| v == g.vmid).map(|(_, p)| p);
+                self.row(g, record)
+            })
+            .collect();
+        rows.sort_unstable_by_key(|r| string_order_key(r.vmid));
+        rows
+    }
+
+    /// The `/cluster/resources` entry of `g`, whose last pushed record is `record`.
+    fn row<'a>(&'a self, g: &'a Guest, record: Option<&'a Pushed>) -> GuestRow<'a> {
+        let served = record.filter(|p| fresh(p.at_ms, self.now_ms()));
         GuestRow {
             id: g,
             kind: g.type_name(),
@@ -253,13 +267,6 @@ impl Cluster {
             lock: g.lock(),
             stats: served.map(|p| &p.stats),
         }
-    }
-
-    /// VMIDs in the order PVE lists guests (sorted as strings).
-    pub fn resource_order(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = self.guests.keys().copied().collect();
-        order.sort_unstable_by_key(|&v| string_order_key(v));
-        order
     }
 
     /// What the API may say of `n` now.
