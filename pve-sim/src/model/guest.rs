@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha1::{Digest, Sha1};
 
+use super::ha::HaResource;
 use crate::netconf::{GuestKind, NetConfig};
 use crate::rrd::{Rrd, StepSample};
 use crate::traffic::{mix, Flow, Profile};
@@ -29,9 +30,48 @@ pub enum Power {
         since_ms: u64,
         /// Process id shown by `status/current`.
         pid: u32,
-        /// QEMU paused (`qmpstatus: paused`): the process lives, nothing moves.
-        paused: bool,
+        /// What the process is doing (QEMU's QMP run state).
+        run: RunState,
     },
+}
+
+/// QEMU's run state as QMP `query-status` reports it while the process exists. Only
+/// `Running` moves traffic: a paused or not yet launched VM has its vCPUs stopped, and a
+/// suspended (ACPI S3) guest sleeps. LXC containers are always `Running` while they exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// vCPUs run.
+    Running,
+    /// Paused (`qm suspend` without `todisk`, or a QMP `stop`).
+    Paused,
+    /// Started with `-S` and never continued (e.g. a start that waits for an incoming state).
+    Prelaunch,
+    /// The guest put itself to sleep (ACPI S3, suspend-to-RAM).
+    Suspended,
+}
+
+impl RunState {
+    /// The QMP status name (`qmpstatus`, and the `status` pvestatd pushes).
+    pub fn qmp_name(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Prelaunch => "prelaunch",
+            RunState::Suspended => "suspended",
+        }
+    }
+
+    /// Parses a QMP status name.
+    pub fn parse(s: &str) -> Option<RunState> {
+        [
+            RunState::Running,
+            RunState::Paused,
+            RunState::Prelaunch,
+            RunState::Suspended,
+        ]
+        .into_iter()
+        .find(|r| r.qmp_name() == s)
+    }
 }
 
 /// One NIC slot `netN`: its host device counters, its traffic, and its truth.
@@ -121,6 +161,10 @@ pub struct Guest {
     pub pool: Option<String>,
     /// Ignores ACPI shutdown: shutdown tasks time out.
     pub ignore_shutdown: bool,
+    /// LXC: a CRIU checkpoint from `status/suspend` waits for `status/resume`.
+    pub checkpointed: bool,
+    /// The HA resource, for an HA-managed guest.
+    pub ha: Option<HaResource>,
     /// Memory in bytes.
     pub maxmem: u64,
     /// vCPUs.
@@ -159,6 +203,8 @@ impl Guest {
             nics: BTreeMap::new(),
             pool,
             ignore_shutdown,
+            checkpointed: false,
+            ha: None,
             maxmem: resources.0,
             cpus: resources.1,
             maxdisk: resources.2,
@@ -201,9 +247,30 @@ impl Guest {
         matches!(self.power, Power::Running { .. })
     }
 
-    /// Whether the process exists but is paused.
+    /// Whether the process exists but its vCPUs do not run (paused, prelaunch, suspended).
     pub fn is_paused(&self) -> bool {
-        matches!(self.power, Power::Running { paused: true, .. })
+        self.run_state().is_some_and(|r| r != RunState::Running)
+    }
+
+    /// The process's run state; `None` when stopped.
+    pub fn run_state(&self) -> Option<RunState> {
+        match self.power {
+            Power::Running { run, .. } => Some(run),
+            Power::Stopped => None,
+        }
+    }
+
+    /// Sets the run state of a running process (no effect on a stopped guest).
+    pub fn set_run_state(&mut self, state: RunState) {
+        if let Power::Running { run, .. } = &mut self.power {
+            *run = state;
+        }
+    }
+
+    /// The status pvestatd reports: the QMP status of a QEMU process, else `running` or
+    /// `stopped`.
+    pub fn qmp_status(&self) -> &'static str {
+        self.run_state().map_or("stopped", RunState::qmp_name)
     }
 
     /// Whether the guest is a template.
@@ -276,7 +343,7 @@ impl Guest {
         self.power = Power::Running {
             since_ms: now_ms,
             pid,
-            paused: false,
+            run: RunState::Running,
         };
     }
 
@@ -307,7 +374,7 @@ impl Guest {
 
     /// Moves traffic over `[from_ms, to_ms)` and records finished RRD steps.
     pub fn run(&mut self, from_ms: u64, to_ms: u64) {
-        if !matches!(self.power, Power::Running { paused: false, .. }) {
+        if self.run_state() != Some(RunState::Running) {
             return;
         }
         let mut t = from_ms;

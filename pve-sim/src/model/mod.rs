@@ -12,6 +12,7 @@
 
 pub mod configure;
 pub mod guest;
+pub mod ha;
 pub mod power;
 pub mod snapshot;
 pub mod task;
@@ -24,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::netconf::{GuestKind, NetConfig};
 use crate::scenario::{PowerSpec, Scenario, TaskTiming};
 use crate::traffic::{Profile, SeedRng};
-use guest::{Guest, Nic, Power};
+use guest::{Guest, Nic};
 use snapshot::Snapshot;
 use task::{Job, Task};
 use version::PveVersion;
@@ -49,10 +50,13 @@ pub struct Node {
     pub boot_ms: u64,
 }
 
-/// A task waiting to end.
+/// Something due at a simulated time.
 #[derive(Clone, Debug)]
-struct Timer {
-    upid: String,
+enum Timer {
+    /// A task ends.
+    Task(String),
+    /// The HA manager's next round for a guest.
+    HaRound(u32),
 }
 
 /// The whole simulated cluster.
@@ -224,20 +228,22 @@ impl Cluster {
         }
         match g.status {
             PowerSpec::Stopped => {}
-            PowerSpec::Running | PowerSpec::Paused => {
+            running => {
                 if g.template {
                     return Err("a template cannot be running".to_string());
                 }
+                let run = running.run_state(kind)?;
                 let pid = self.next_pid();
                 // The process has been up for an hour: counters start at zero now, uptime
                 // says otherwise, as on a cluster the exporter meets for the first time.
                 guest.start_process(self.now_ms.saturating_sub(3_600_000), pid);
-                if let Power::Running { paused, .. } = &mut guest.power {
-                    *paused = g.status == PowerSpec::Paused;
-                }
+                guest.set_run_state(run);
             }
         }
+        guest.ha = g.ha.map(ha::HaResource::settled);
         self.guests.insert(g.vmid, guest);
+        // The LRM brings a guest whose state contradicts its HA state in line.
+        self.ha_wake(g.vmid);
         Ok(())
     }
 
@@ -317,7 +323,10 @@ impl Cluster {
             }
             let timer = self.timers.remove(&(at, seq)).expect("first key exists");
             self.flow_to(at);
-            self.finish_task(&timer.upid);
+            match timer {
+                Timer::Task(upid) => self.finish_task(&upid),
+                Timer::HaRound(vmid) => self.ha_round(vmid),
+            }
         }
         self.flow_to(t_ms);
     }
@@ -349,11 +358,10 @@ impl Cluster {
         1000 + (self.rng.next_u64() % 4_000_000) as u32
     }
 
-    /// Schedules the end of task `upid` after `secs` simulated seconds.
-    fn schedule(&mut self, upid: String, secs: u64) {
+    /// Schedules `timer` after `secs` simulated seconds.
+    fn schedule(&mut self, timer: Timer, secs: u64) {
         let seq = self.next_seq();
-        self.timers
-            .insert((self.now_ms + secs * 1000, seq), Timer { upid });
+        self.timers.insert((self.now_ms + secs * 1000, seq), timer);
     }
 
     /// Creates a task for `job` on `vmid` on behalf of `user` (`user@realm!token`), due in
@@ -390,7 +398,7 @@ impl Cluster {
                 exitstatus: None,
             },
         );
-        self.schedule(upid.clone(), secs);
+        self.schedule(Timer::Task(upid.clone()), secs);
         upid
     }
 }

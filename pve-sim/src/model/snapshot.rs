@@ -22,7 +22,7 @@ pub struct GuestRow {
     pub vmid: u32,
     /// Node.
     pub node: String,
-    /// QMP run state (`running`, `paused`, `stopped`), or `unknown` without status data.
+    /// QMP run state (`running`, `paused`, `prelaunch`, `suspended`, `stopped`), or `unknown` without status data.
     pub status: &'static str,
     /// Pool, shown only with `Pool.Audit` on it (filtered at render time).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,15 +90,7 @@ impl Snapshot {
             .values()
             .map(|g| {
                 let online = cluster.node(&g.node).is_some_and(|n| n.online);
-                let status = if !online {
-                    "unknown"
-                } else if g.is_paused() {
-                    "paused"
-                } else if g.is_running() {
-                    "running"
-                } else {
-                    "stopped"
-                };
+                let status = if online { g.qmp_status() } else { "unknown" };
                 let stats = online.then(|| {
                     let (netin, netout) = g.counters();
                     let (diskread, diskwrite) = g.disk_io(now);
