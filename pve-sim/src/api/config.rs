@@ -1,4 +1,4 @@
-//! Guest config endpoints: `GET .../config`, `GET .../pending`, `PUT .../config` (QEMU and
+//! Guest config endpoints: `GET .../config`, `GET .../pending` (QEMU and LXC), `PUT .../config` (QEMU and
 //! LXC, synchronous) and `POST .../config` (QEMU, asynchronous, answers a UPID).
 //!
 //! Permission checks follow PVE's `check_vm_modify_config_perm`: any `VM.Config.*` to get in,
@@ -42,7 +42,8 @@ pub(super) fn read(
     Ok(Value::Object(config))
 }
 
-/// `GET /nodes/{node}/qemu/{vmid}/pending`: every key with its current and pending value.
+/// `GET /nodes/{node}/{qemu|lxc}/{vmid}/pending`: every key with its current and pending
+/// value (`delete: 1` for a pending deletion); the same shape for both guest types.
 pub(super) fn pending(
     ctx: Ctx,
     node: &str,

@@ -123,7 +123,13 @@ fn status_object(c: &crate::model::Cluster, g: &Guest, full: bool) -> Value {
         ("template", g.is_template().then(|| json!(1))),
         ("lock", g.lock().map(|l| json!(l))),
         ("tags", g.tags().map(|t| json!(t))),
-        ("ha", Some(json!({"managed": 0}))),
+        (
+            "ha",
+            Some(match g.hastate() {
+                Some(state) => json!({"managed": 1, "state": state}),
+                None => json!({"managed": 0}),
+            }),
+        ),
     ]);
     if c.legacy_quirks {
         stringify(&mut v, &["vmid", "netin", "netout"]);

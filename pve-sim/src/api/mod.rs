@@ -109,9 +109,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("POST", ["nodes", n, "qemu", v, "config"]) => {
             Route::GuestConfigWrite(s(n), GuestKind::Qemu, s(v), true)
         }
-        ("GET", ["nodes", n, "qemu", v, "pending"]) => {
-            Route::GuestPending(s(n), GuestKind::Qemu, s(v))
-        }
+        ("GET", ["nodes", n, t, v, "pending"]) => Route::GuestPending(s(n), kind(t)?, s(v)),
         ("GET", ["nodes", n, "tasks", upid, "status"]) => Route::TaskStatus(s(n), s(upid)),
         _ => return None,
     })

@@ -91,6 +91,9 @@ pub struct Nic {
     pub truth_tx: u64,
     /// The applied `netN` config; `None` once the NIC was deleted (its truth stays).
     pub config: Option<NetConfig>,
+    /// Whether the host device's link is up: set when the device is plugged (at start, on
+    /// hot-plug, on a re-plug), from the config of that moment.
+    pub link_up: bool,
 }
 
 impl Nic {
@@ -103,6 +106,7 @@ impl Nic {
             counter_tx: 0,
             truth_rx: 0,
             truth_tx: 0,
+            link_up: !config.link_down(),
             config: Some(config),
         }
     }
@@ -111,7 +115,8 @@ impl Nic {
     pub fn moves(&self) -> bool {
         self.config
             .as_ref()
-            .is_some_and(|c| c.has_host_device() && !c.link_down())
+            .is_some_and(NetConfig::has_host_device)
+            && self.link_up
     }
 
     /// Whether a host device exists whose counters PVE would read.
@@ -165,6 +170,9 @@ pub struct Guest {
     pub checkpointed: bool,
     /// The HA resource, for an HA-managed guest.
     pub ha: Option<HaResource>,
+    /// LXC before pve-container 6.0: a veth is plugged down whenever its config has a
+    /// `link_down` key, `link_down=0` included; only an absent key means up.
+    pub link_down_if_set: bool,
     /// Memory in bytes.
     pub maxmem: u64,
     /// vCPUs.
@@ -205,6 +213,7 @@ impl Guest {
             ignore_shutdown,
             checkpointed: false,
             ha: None,
+            link_down_if_set: false,
             maxmem: resources.0,
             cpus: resources.1,
             maxdisk: resources.2,
@@ -340,6 +349,10 @@ impl Guest {
     /// The process starts (or starts again): every device is created anew, counters at 0.
     pub fn start_process(&mut self, now_ms: u64, pid: u32) {
         self.reset_all_counters(now_ms);
+        let down_if_set = self.link_down_if_set;
+        for nic in self.nics.values_mut() {
+            nic.link_up = nic.config.as_ref().is_some_and(|c| plugs_up(down_if_set, c));
+        }
         self.power = Power::Running {
             since_ms: now_ms,
             pid,
@@ -487,8 +500,20 @@ impl Guest {
             )
         });
         let had_device = nic.has_device();
-        nic.config = config;
-        if recreate || !had_device || !nic.has_device() {
+        let old = std::mem::replace(&mut nic.config, config);
+        let replug = recreate || !had_device || !nic.has_device();
+        if let Some(new) = &nic.config {
+            nic.link_up = match (self.kind, &old) {
+                _ if replug => plugs_up(self.link_down_if_set, new),
+                (GuestKind::Lxc, Some(old)) if old.replugs_veth(new) => {
+                    plugs_up(self.link_down_if_set, new)
+                }
+                (GuestKind::Lxc, _) => nic.link_up,
+                // qemu-server sets the link with QMP `set_link`, by the boolean value.
+                (GuestKind::Qemu, _) => !new.link_down(),
+            };
+        }
+        if replug {
             if nic.counter_rx != 0 || nic.counter_tx != 0 {
                 self.counter_resets += 1;
             }
@@ -519,5 +544,15 @@ impl Guest {
             }
             self.config.insert(key, value);
         }
+    }
+}
+
+/// Whether a device plugged with `config` comes up (`down_if_set`: see
+/// [`Guest::link_down_if_set`]).
+fn plugs_up(down_if_set: bool, config: &NetConfig) -> bool {
+    if down_if_set {
+        !config.has_link_down_key()
+    } else {
+        !config.link_down()
     }
 }

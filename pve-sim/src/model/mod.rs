@@ -204,6 +204,7 @@ impl Cluster {
             g.ignore_shutdown,
             crate::rrd::Rrd::new(self.version.rrd_layout()),
         );
+        guest.link_down_if_set = kind == GuestKind::Lxc && !self.version.lxc_link_down_by_value();
         let mut next_index = 0u8;
         for (i, nic) in g.nics.iter().enumerate() {
             let index = nic.index.unwrap_or(next_index);

@@ -12,7 +12,9 @@ use super::ha::HaRequest;
 use super::task::Job;
 use super::Cluster;
 use crate::error::{ApiError, ApiResult};
-use crate::netconf::GuestKind;
+use super::configure::is_config_key;
+use super::guest::net_index;
+use crate::netconf::{GuestKind, NetConfig};
 
 /// A power action requested through the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,10 +311,12 @@ impl Cluster {
         }
         g.apply_pending();
         g.start_process(now, pid);
+        self.ha_wake(vmid);
         Ok(())
     }
 
-    /// Out-of-band stop: the guest powers off from inside, or crashes.
+    /// Out-of-band stop: the guest powers off from inside, or crashes. The HA manager starts
+    /// an HA-managed guest again at its next round.
     pub fn sim_stop(&mut self, vmid: u32) -> Result<(), String> {
         let now = self.now_ms();
         let g = self.sim_guest(vmid)?;
@@ -320,6 +324,39 @@ impl Cluster {
             return Err(format!("guest {vmid} is not running"));
         }
         g.stop_process(now);
+        self.ha_wake(vmid);
+        Ok(())
+    }
+
+    /// Sets a running QEMU guest's QMP run state (a pause from the monitor, a guest that
+    /// sleeps, a start that waits in `prelaunch`).
+    pub fn sim_run_state(&mut self, vmid: u32, run: RunState) -> Result<(), String> {
+        let now = self.now_ms();
+        let g = self.sim_guest(vmid)?;
+        if g.kind != GuestKind::Qemu {
+            return Err(format!("guest {vmid} is not a QEMU guest"));
+        }
+        if !g.is_running() {
+            return Err(format!("guest {vmid} is not running"));
+        }
+        g.set_run_state(run);
+        g.mark_disturbed(now);
+        Ok(())
+    }
+
+    /// Records a pending config value, as an operator's change that waits for the next start
+    /// (`netN` values are parsed and printed canonically, as PVE stores them).
+    pub fn sim_pending(&mut self, vmid: u32, key: &str, value: &str) -> Result<(), String> {
+        let g = self.sim_guest(vmid)?;
+        let value = match net_index(key) {
+            Some(_) => NetConfig::parse(g.kind, value)
+                .map_err(|e| format!("{key}: {}", e.trim_end()))?
+                .print(),
+            None if is_config_key(g.kind, key) => value.to_string(),
+            None => return Err(format!("unknown config key '{key}'")),
+        };
+        g.pending_delete.remove(key);
+        g.pending.insert(key.to_string(), value);
         Ok(())
     }
 

@@ -33,6 +33,9 @@ pub struct GuestRow {
     /// Config lock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<String>,
+    /// HA service state, for HA-managed guests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hastate: Option<&'static str>,
     /// Stats, absent when the node sends no status data.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub stats: Option<GuestStats>,
@@ -125,6 +128,7 @@ impl Snapshot {
                     pool: g.pool.clone(),
                     tags: g.tags().map(str::to_string),
                     lock: g.lock().map(str::to_string),
+                    hastate: g.hastate(),
                     stats,
                 }
             })
