@@ -16,6 +16,8 @@ mod cluster;
 mod config;
 mod control;
 mod guests;
+mod ha;
+mod paused;
 mod power;
 mod property;
 mod transport;
