@@ -1,5 +1,6 @@
-//! Guest config endpoints: `GET .../config`, `GET .../pending` (QEMU and LXC), `PUT .../config` (QEMU and
-//! LXC, synchronous) and `POST .../config` (QEMU, asynchronous, answers a UPID).
+//! Guest config endpoints: `GET .../config`, `GET .../pending` (QEMU and LXC), `PUT
+//! .../config` (QEMU and LXC, synchronous) and `POST .../config` (QEMU, asynchronous, answers
+//! a UPID).
 //!
 //! Permission checks follow PVE's `check_vm_modify_config_perm`: any `VM.Config.*` to get in,
 //! then per key (`netN` needs `VM.Config.Network`, and from PVE 8 on `SDN.Use` on the bridge

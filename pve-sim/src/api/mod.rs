@@ -183,7 +183,13 @@ pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Data> {
             guests::rrddata(ctx, &node, kind, vmid, &params)
         }
         Route::GuestPower(node, kind, vmid, action) => {
-            let vmid = enter_guest(&ctx, &mut params, &node, &vmid, Needs::All(&["VM.PowerMgmt"]))?;
+            let vmid = enter_guest(
+                &ctx,
+                &mut params,
+                &node,
+                &vmid,
+                Needs::All(&["VM.PowerMgmt"]),
+            )?;
             power::action(ctx, &node, kind, vmid, &action, &params)
         }
         Route::GuestConfigRead(node, kind, vmid) => {

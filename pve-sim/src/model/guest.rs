@@ -113,10 +113,7 @@ impl Nic {
 
     /// Whether bytes flow through the device at all (configured, has a host device, link up).
     pub fn moves(&self) -> bool {
-        self.config
-            .as_ref()
-            .is_some_and(NetConfig::has_host_device)
-            && self.link_up
+        self.config.as_ref().is_some_and(NetConfig::has_host_device) && self.link_up
     }
 
     /// Whether a host device exists whose counters PVE would read.
@@ -351,7 +348,10 @@ impl Guest {
         self.reset_all_counters(now_ms);
         let down_if_set = self.link_down_if_set;
         for nic in self.nics.values_mut() {
-            nic.link_up = nic.config.as_ref().is_some_and(|c| plugs_up(down_if_set, c));
+            nic.link_up = nic
+                .config
+                .as_ref()
+                .is_some_and(|c| plugs_up(down_if_set, c));
         }
         self.power = Power::Running {
             since_ms: now_ms,

@@ -160,8 +160,7 @@ impl Cluster {
             .guests
             .get_mut(&vmid)
             .ok_or_else(|| format!("no guest with VMID {vmid}"))?;
-        g.ha
-            .take()
+        g.ha.take()
             .map(|_| ())
             .ok_or_else(|| format!("guest {vmid} is not HA-managed"))
     }

@@ -1,19 +1,21 @@
 //! Power: the PVE power actions (which create tasks), the end of those tasks, and the
 //! out-of-band events a test or demo triggers through `/sim/guests/...` (a tenant powering
-//! off from inside, a migration, a lock).
+//! off from inside, a migration, a lock, a QMP state).
 //!
 //! PVE checks a few things before it creates a task (an LXC container that is already
-//! running cannot be started: HTTP 500), and reports the rest as task failures (a QEMU VM
-//! that is already running: the task ends with `VM 100 already running`). Which is which
-//! follows `shared/docs/pve-api.md` §6.1; clients must handle both.
+//! running cannot be started, a paused VM cannot be shut down: HTTP 500), and reports the
+//! rest as task failures (a QEMU VM that is already running: the task ends with `VM 100
+//! already running`). Which is which follows qemu-server's `PVE/API2/Qemu.pm` and
+//! pve-container's `PVE/API2/LXC/Status.pm`; clients must handle both. For an HA-managed
+//! guest, start, stop and shutdown only ask the HA manager (see [`super::ha`]).
 
+use super::configure::is_config_key;
+use super::guest::net_index;
 use super::guest::{Guest, RunState};
 use super::ha::HaRequest;
 use super::task::Job;
 use super::Cluster;
 use crate::error::{ApiError, ApiResult};
-use super::configure::is_config_key;
-use super::guest::net_index;
 use crate::netconf::{GuestKind, NetConfig};
 
 /// A power action requested through the API.

@@ -46,7 +46,13 @@ async fn permission_comes_before_parameters_and_before_the_hop_to_an_offline_nod
         let r = as_reader(&h, "POST", path, &bad).await;
         assert_eq!(r.status, 403, "{path}: {:?}", r.body);
     }
-    let r = as_reader(&h, "PUT", "/nodes/pve2/lxc/101/config", &[("net0", "nonsense")]).await;
+    let r = as_reader(
+        &h,
+        "PUT",
+        "/nodes/pve2/lxc/101/config",
+        &[("net0", "nonsense")],
+    )
+    .await;
     assert_eq!(r.status, 403, "{:?}", r.body);
 }
 
@@ -56,15 +62,31 @@ async fn an_offline_node_answers_595_before_its_parameters_are_checked() {
     let (status, _) = h.sim("POST", "/nodes/pve2/offline", None).await;
     assert_eq!(status, 200);
     let bad = [("timeout", "-1")];
-    let r = h.api("POST", "/nodes/pve2/lxc/101/status/shutdown", &bad).await;
+    let r = h
+        .api("POST", "/nodes/pve2/lxc/101/status/shutdown", &bad)
+        .await;
     assert_eq!(r.status, 595, "{:?}", r.body);
-    let r = h.api("GET", "/nodes/pve2/lxc/101/status/current", &[("bogus", "1")]).await;
+    let r = h
+        .api(
+            "GET",
+            "/nodes/pve2/lxc/101/status/current",
+            &[("bogus", "1")],
+        )
+        .await;
     assert_eq!(r.status, 595, "{:?}", r.body);
     // On a reachable node the same request fails its schema.
-    let r = h.api("POST", "/nodes/pve1/qemu/100/status/shutdown", &bad).await;
+    let r = h
+        .api("POST", "/nodes/pve1/qemu/100/status/shutdown", &bad)
+        .await;
     assert_eq!(r.status, 400, "{:?}", r.body);
     assert!(!r.error_for("timeout").is_empty(), "{:?}", r.body);
     // The reader may read, so an offline node is what it meets.
-    let r = as_reader(&h, "GET", "/nodes/pve2/lxc/101/status/current", &[("bogus", "1")]).await;
+    let r = as_reader(
+        &h,
+        "GET",
+        "/nodes/pve2/lxc/101/status/current",
+        &[("bogus", "1")],
+    )
+    .await;
     assert_eq!(r.status, 595, "{:?}", r.body);
 }

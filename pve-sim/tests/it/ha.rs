@@ -67,7 +67,10 @@ async fn shutdown_of_an_ha_guest_is_an_hastop_task_that_ends_before_the_guest_st
     assert_eq!(ha_state(&h, "pve1", "qemu", 100).await.unwrap(), "started");
     // First CRM round: request_stop, the LRM stops the guest.
     h.advance(10).await;
-    assert_eq!(ha_state(&h, "pve1", "qemu", 100).await.unwrap(), "request_stop");
+    assert_eq!(
+        ha_state(&h, "pve1", "qemu", 100).await.unwrap(),
+        "request_stop"
+    );
     assert_eq!(current(&h, "pve1", "qemu", 100).await["status"], "stopped");
     h.advance(10).await;
     assert_eq!(ha_state(&h, "pve1", "qemu", 100).await.unwrap(), "stopped");
@@ -89,7 +92,10 @@ async fn start_of_an_ha_guest_passes_request_start_before_it_runs() {
     assert_eq!(h.wait_task("pve1", &upid, 5).await["exitstatus"], "OK");
     assert_eq!(current(&h, "pve1", "qemu", 102).await["status"], "stopped");
     h.advance(10).await;
-    assert_eq!(ha_state(&h, "pve1", "qemu", 102).await.unwrap(), "request_start");
+    assert_eq!(
+        ha_state(&h, "pve1", "qemu", 102).await.unwrap(),
+        "request_start"
+    );
     assert_eq!(current(&h, "pve1", "qemu", 102).await["status"], "stopped");
     h.advance(10).await;
     assert_eq!(ha_state(&h, "pve1", "qemu", 102).await.unwrap(), "started");
@@ -108,7 +114,15 @@ async fn lxc_stop_is_hastop_and_reboot_stays_a_plain_task() {
     assert_eq!(current(&h, "pve2", "lxc", 101).await["status"], "running");
     h.advance(20).await;
     assert_eq!(current(&h, "pve2", "lxc", 101).await["status"], "stopped");
-    let a = act(&h, "pve1", "qemu", 100, "stop", &[("overrule-shutdown", "1")]).await;
+    let a = act(
+        &h,
+        "pve1",
+        "qemu",
+        100,
+        "stop",
+        &[("overrule-shutdown", "1")],
+    )
+    .await;
     a.assert_param_error("overrule-shutdown", "Not applicable for HA resources.");
 }
 

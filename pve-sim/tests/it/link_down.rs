@@ -23,19 +23,31 @@ guests:
 const NET: &str = "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01";
 
 async fn moves(h: &Harness) -> bool {
-    let before = h.truth().await["guests"]["101"]["rx_bytes"].as_u64().unwrap();
+    let before = h.truth().await["guests"]["101"]["rx_bytes"]
+        .as_u64()
+        .unwrap();
     h.advance(10).await;
-    h.truth().await["guests"]["101"]["rx_bytes"].as_u64().unwrap() > before
+    h.truth().await["guests"]["101"]["rx_bytes"]
+        .as_u64()
+        .unwrap()
+        > before
 }
 
 async fn put_net0(h: &Harness, value: &str) {
-    let r = h.api("PUT", "/nodes/pve1/lxc/101/config", &[("net0", value)]).await;
+    let r = h
+        .api("PUT", "/nodes/pve1/lxc/101/config", &[("net0", value)])
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
 #[tokio::test]
 async fn link_down_0_is_down_before_pve_9_and_up_from_it() {
-    for (version, up) in [("7.4", false), ("8.2", false), ("8.4", false), ("9.1", true)] {
+    for (version, up) in [
+        ("7.4", false),
+        ("8.2", false),
+        ("8.4", false),
+        ("9.1", true),
+    ] {
         let h = Harness::start(scenario(&cluster(version, &format!("{NET},link_down=0")))).await;
         assert_eq!(moves(&h).await, up, "PVE {version}");
     }
@@ -50,7 +62,10 @@ async fn on_8_4_clearing_link_down_with_0_keeps_the_veth_down_and_only_removing_
     put_net0(&h, &format!("{NET},link_down=0")).await;
     assert!(!moves(&h).await, "re-plugged with link_down=0: still down");
     put_net0(&h, NET).await;
-    assert!(!moves(&h).await, "0 and absent are equal as booleans: no re-plug");
+    assert!(
+        !moves(&h).await,
+        "0 and absent are equal as booleans: no re-plug"
+    );
     run_action(&h, "pve1", "lxc", 101, "reboot").await;
     assert!(moves(&h).await, "plugged anew without the key: up");
 }

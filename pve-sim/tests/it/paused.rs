@@ -27,7 +27,11 @@ guests:
 
 async fn set_state(h: &Harness, vmid: u32, state: &str) {
     let (status, body) = h
-        .sim("POST", &format!("/guests/{vmid}/qmp-state?state={state}"), None)
+        .sim(
+            "POST",
+            &format!("/guests/{vmid}/qmp-state?state={state}"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 }
@@ -54,7 +58,10 @@ async fn halted_states_show_as_qmp_status_and_move_nothing() {
     for state in ["paused", "prelaunch", "suspended"] {
         set_state(&h, 100, state).await;
         let now = current(&h, "pve1", "qemu", 100).await;
-        assert_eq!((now["status"].as_str(), now["qmpstatus"].as_str()), (Some("running"), Some(state)));
+        assert_eq!(
+            (now["status"].as_str(), now["qmpstatus"].as_str()),
+            (Some("running"), Some(state))
+        );
         let before = rx_truth(&h, 100).await;
         h.advance(10).await;
         assert_eq!(rx_truth(&h, 100).await, before, "{state} moved traffic");
@@ -64,7 +71,9 @@ async fn halted_states_show_as_qmp_status_and_move_nothing() {
     let before = rx_truth(&h, 100).await;
     h.advance(10).await;
     assert!(rx_truth(&h, 100).await > before);
-    let (status, _) = h.sim("POST", "/guests/101/qmp-state?state=paused", None).await;
+    let (status, _) = h
+        .sim("POST", "/guests/101/qmp-state?state=paused", None)
+        .await;
     assert_eq!(status, 400, "an LXC container has no QMP state");
 }
 
@@ -95,12 +104,18 @@ async fn before_qemu_server_8_only_paused_is_refused() {
     set_state(&h, 100, "paused").await;
     // PVE 7.4 error bodies carry no `message`: the text travels in the reason phrase.
     let a = act(&h, "pve1", "qemu", 100, "shutdown", &[]).await;
-    assert_eq!((a.status, a.reason.as_str()), (500, "VM is paused - cannot shutdown"));
+    assert_eq!(
+        (a.status, a.reason.as_str()),
+        (500, "VM is paused - cannot shutdown")
+    );
     for state in ["prelaunch", "suspended"] {
         set_state(&h, 100, state).await;
         let upid = act_ok(&h, "pve1", "qemu", 100, "shutdown").await;
         let t = h.wait_task("pve1", &upid, 70).await;
-        assert_eq!(t["exitstatus"], "VM quit/powerdown failed - got timeout", "{state}");
+        assert_eq!(
+            t["exitstatus"], "VM quit/powerdown failed - got timeout",
+            "{state}"
+        );
         assert_eq!(current(&h, "pve1", "qemu", 100).await["qmpstatus"], state);
     }
 }
@@ -120,7 +135,11 @@ async fn lxc_suspend_checkpoints_and_stops_and_resume_restores_with_new_counters
     assert_eq!(resource_status(&h, 101).await, "stopped");
     let frozen = rx_truth(&h, 101).await;
     h.advance(10).await;
-    assert_eq!(rx_truth(&h, 101).await, frozen, "a checkpointed CT moves nothing");
+    assert_eq!(
+        rx_truth(&h, 101).await,
+        frozen,
+        "a checkpointed CT moves nothing"
+    );
     assert_eq!(run_action(&h, "pve1", "lxc", 101, "resume").await, "OK");
     let now = current(&h, "pve1", "lxc", 101).await;
     assert_eq!(now["status"], "running");

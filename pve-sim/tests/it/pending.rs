@@ -37,7 +37,9 @@ async fn a_net_write_replaces_the_pending_value_of_a_qemu_guest() {
     let put = |v: &'static str| {
         let h = &h;
         async move {
-            let r = h.api("PUT", "/nodes/pve1/qemu/100/config", &[("net0", v)]).await;
+            let r = h
+                .api("PUT", "/nodes/pve1/qemu/100/config", &[("net0", v)])
+                .await;
             assert_eq!(r.status, 200, "{:?}", r.body);
         }
     };
@@ -52,7 +54,10 @@ async fn a_net_write_replaces_the_pending_value_of_a_qemu_guest() {
     // A write built from the current value applies live and the pending change is gone.
     put("virtio=BC:24:11:00:00:01,bridge=vmbr0,link_down=1").await;
     let row = pending_row(&h, "qemu", 100, "net0").await;
-    assert_eq!(row["value"], "virtio=BC:24:11:00:00:01,bridge=vmbr0,link_down=1");
+    assert_eq!(
+        row["value"],
+        "virtio=BC:24:11:00:00:01,bridge=vmbr0,link_down=1"
+    );
     assert!(row.get("pending").is_none(), "{row}");
 }
 
@@ -60,11 +65,18 @@ async fn a_net_write_replaces_the_pending_value_of_a_qemu_guest() {
 async fn lxc_has_a_pending_endpoint_and_a_live_write_replaces_the_pending_net() {
     let h = Harness::start(scenario(CLUSTER)).await;
     let row = pending_row(&h, "lxc", 101, "net0").await;
-    assert_eq!(row["value"], "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,type=veth");
+    assert_eq!(
+        row["value"],
+        "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,type=veth"
+    );
     assert!(row.get("pending").is_none(), "{row}");
     let value = "name=eth0,bridge=vmbr1,hwaddr=BC:24:11:00:01:01,type=veth";
     let (status, body) = h
-        .sim("POST", &format!("/guests/101/pending?key=net0&value={value}"), None)
+        .sim(
+            "POST",
+            &format!("/guests/101/pending?key=net0&value={value}"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let row = pending_row(&h, "lxc", 101, "net0").await;
@@ -75,7 +87,10 @@ async fn lxc_has_a_pending_endpoint_and_a_live_write_replaces_the_pending_net() 
         .api(
             "PUT",
             "/nodes/pve1/lxc/101/config",
-            &[("net0", "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,rate=1")],
+            &[(
+                "net0",
+                "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,rate=1",
+            )],
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
