@@ -7,6 +7,9 @@
 //! | `POST /sim/guests/{vmid}/start\|stop\|reboot\|guest-reboot` | out-of-band power events |
 //! | `POST /sim/guests/{vmid}/migrate?node=X` | moves a guest (a running one gets new counters) |
 //! | `POST /sim/guests/{vmid}/lock?lock=backup`, `.../unlock` | config locks |
+//! | `POST /sim/guests/{vmid}/ha?state=started\|stopped`, `DELETE .../ha` | puts a guest under HA (or changes its requested state), takes it out |
+//! | `POST /sim/guests/{vmid}/qmp-state?state=running\|paused\|prelaunch\|suspended` | sets a running QEMU guest's QMP run state |
+//! | `POST /sim/guests/{vmid}/pending?key=netN&value=V` | an operator's change that waits for the next start (pending `netN`) |
 //! | `POST /sim/nodes/{node}/offline\|online` | takes a node off the network (595; it pushes no stats) or brings it back |
 //! | `POST /sim/nodes/{node}/stall\|unstall` | stalls or resumes the node's `pvestatd`: the node answers its API but pushes no stats |
 //! | `GET/POST/DELETE /sim/faults` | lists, arms (`{"kind","count","path_prefix","delay_ms"}`), clears faults |
@@ -47,7 +50,8 @@
 use serde_json::{json, Value};
 
 use crate::faults::Fault;
-use crate::model::guest::Guest;
+use crate::model::guest::{Guest, RunState};
+use crate::model::ha::HaRequest;
 use crate::model::Cluster;
 use crate::scenario::Scenario;
 use crate::server::State;
@@ -113,12 +117,36 @@ pub(crate) fn handle(
                         c.sim_lock(vmid, Some(q.get("lock").map_or("backup", String::as_str)))
                     }
                     "unlock" => c.sim_lock(vmid, None),
+                    "ha" => match q.get("state") {
+                        Some(state) => HaRequest::parse(state).and_then(|r| c.ha_request(vmid, r)),
+                        None => Err("ha needs `state` (started or stopped)".to_string()),
+                    },
+                    "qmp-state" => match q.get("state").and_then(|s| RunState::parse(s)) {
+                        Some(run) => c.sim_run_state(vmid, run),
+                        None => Err(
+                            "qmp-state needs `state`: running, paused, prelaunch or suspended"
+                                .to_string(),
+                        ),
+                    },
+                    "pending" => match (q.get("key"), q.get("value")) {
+                        (Some(key), Some(value)) => c.sim_pending(vmid, key, value),
+                        _ => Err("pending needs `key` and `value`".to_string()),
+                    },
                     other => return Err((404, format!("unknown guest action '{other}'"))),
                 }
                 .map(|()| json!({"ok": true, "time": c.now_secs()}))
                 .map_err(|e| (400, e))
             })
         }
+        ("DELETE", ["guests", vmid, "ha"]) => match vmid.parse::<u32>() {
+            Ok(vmid) if sim.cluster.guests.contains_key(&vmid) => sim
+                .cluster
+                .ha_remove(vmid)
+                .map(|()| json!({"ok": true}))
+                .map_err(|e| (400, e)),
+            Ok(vmid) => Err((404, format!("no guest with VMID {vmid}"))),
+            Err(_) => Err(bad("VMID must be a number")),
+        },
         ("POST", ["nodes", node, state @ ("offline" | "online")]) => sim
             .cluster
             .sim_node_online(node, *state == "online")

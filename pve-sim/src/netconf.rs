@@ -145,6 +145,22 @@ impl NetConfig {
         self.get("link_down") == Some("1")
     }
 
+    /// Whether the config carries a `link_down` key at all, whatever its value (before
+    /// pve-container 6.0, any such key took an LXC veth down).
+    pub fn has_link_down_key(&self) -> bool {
+        self.values.contains_key("link_down")
+    }
+
+    /// Whether a live change from `self` to `new` re-plugs an LXC veth, which sets its link
+    /// state anew (pve-container's `update_net`: a different bridge, `tag` or `firewall`, or
+    /// `link_down` different as a boolean). Any other change leaves the link as it is.
+    pub fn replugs_veth(&self, new: &NetConfig) -> bool {
+        self.bridge() != new.bridge()
+            || num_ne(self.get("tag"), new.get("tag"))
+            || num_ne(self.get("firewall"), new.get("firewall"))
+            || self.link_down() != new.link_down()
+    }
+
     /// Set or clear `link_down`. Clearing removes the key, as the client rule in §7.7
     /// prints it (`link_down` absent rather than `link_down=0`).
     pub fn set_link_down(&mut self, down: bool) {

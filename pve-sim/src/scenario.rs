@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AclSpec, TokenSpec, UserSpec};
+use crate::model::guest::RunState;
+use crate::model::ha::HaRequest;
 use crate::netconf::{proxmox_mac, GuestKind};
 use crate::traffic::SeedRng;
 
@@ -86,7 +88,7 @@ pub struct GuestSpec {
     /// Guest name (QEMU `name`, LXC `hostname`).
     #[serde(default)]
     pub name: Option<String>,
-    /// `running`, `stopped` or `paused` (QEMU only).
+    /// `running`, `stopped`, or (QEMU only) `paused`, `prelaunch`, `suspended`.
     #[serde(default)]
     pub status: PowerSpec,
     /// Raw `tags` config value, e.g. `prod;web`.
@@ -120,6 +122,9 @@ pub struct GuestSpec {
     /// Network interfaces, `net0` upwards unless an index is given.
     #[serde(default)]
     pub nics: Vec<NicSpec>,
+    /// HA-managed with this requested state (`started` or `stopped`); absent: not under HA.
+    #[serde(default)]
+    pub ha: Option<HaRequest>,
 }
 
 /// Guest type in scenarios.
@@ -152,6 +157,31 @@ pub enum PowerSpec {
     Stopped,
     /// Running but paused (QEMU `suspend` without `todisk`).
     Paused,
+    /// QEMU process started but never continued (QMP `prelaunch`).
+    Prelaunch,
+    /// QEMU guest asleep in ACPI S3 (QMP `suspended`).
+    Suspended,
+}
+
+impl PowerSpec {
+    /// The run state of a guest that has a process; errors for `stopped`, and for the
+    /// QEMU-only states on an LXC container.
+    pub fn run_state(self, kind: GuestKind) -> Result<RunState, String> {
+        let run = match self {
+            PowerSpec::Stopped => return Err("a stopped guest has no run state".to_string()),
+            PowerSpec::Running => RunState::Running,
+            PowerSpec::Paused => RunState::Paused,
+            PowerSpec::Prelaunch => RunState::Prelaunch,
+            PowerSpec::Suspended => RunState::Suspended,
+        };
+        if kind == GuestKind::Lxc && run != RunState::Running {
+            return Err(format!(
+                "status '{}' exists only for QEMU guests",
+                run.qmp_name()
+            ));
+        }
+        Ok(run)
+    }
 }
 
 /// One NIC and the traffic offered to it.
@@ -314,6 +344,7 @@ impl Scenario {
                     ignore_shutdown: false,
                     hotplug: None,
                     nics,
+                    ha: None,
                 }
             })
             .collect();

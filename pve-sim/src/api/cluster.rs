@@ -119,8 +119,8 @@ pub(super) fn pools(ctx: Ctx, p: &Params) -> ApiResult<Value> {
 
 /// `GET /cluster/status`: needs `Sys.Audit` on `/`.
 pub(super) fn status(ctx: Ctx, p: &Params) -> ApiResult<Value> {
-    check(&[], p)?;
     ctx.require("/", &["Sys.Audit"], None)?;
+    check(&[], p)?;
     let c = &ctx.cluster;
     let mut rows = Vec::new();
     let clustered = c.nodes.len() > 1;

@@ -21,7 +21,6 @@ pub(super) fn list(ctx: Ctx, node: &str, kind: GuestKind, p: &Params) -> ApiResu
         GuestKind::Qemu => check(&[Spec::opt("full", Kind::Bool)], p)?,
         GuestKind::Lxc => check(&[], p)?,
     }
-    ctx.cluster.route(node)?;
     let full = crate::params::flag(p, "full");
     let c = &*ctx.cluster;
     let mut rows: Vec<Value> = c
@@ -50,7 +49,6 @@ pub(super) fn status(
     p: &Params,
 ) -> ApiResult<Value> {
     check(&[], p)?;
-    ctx.require_guest(vmid, &["VM.Audit"])?;
     let g = ctx.cluster.guest_on(node, kind, vmid)?;
     Ok(status_object(ctx.cluster, g, true))
 }
@@ -63,10 +61,7 @@ fn status_object(c: &crate::model::Cluster, g: &Guest, full: bool) -> Value {
     let qemu = g.kind == GuestKind::Qemu;
     let (diskread, diskwrite) = g.disk_io(now);
     let status = if running { "running" } else { "stopped" };
-    let qmpstatus = match g.power {
-        Power::Running { paused: true, .. } => "paused",
-        _ => status,
-    };
+    let qmpstatus = g.qmp_status();
     let pid = match g.power {
         Power::Running { pid, .. } => Some(json!(pid)),
         Power::Stopped => None,
@@ -128,7 +123,13 @@ fn status_object(c: &crate::model::Cluster, g: &Guest, full: bool) -> Value {
         ("template", g.is_template().then(|| json!(1))),
         ("lock", g.lock().map(|l| json!(l))),
         ("tags", g.tags().map(|t| json!(t))),
-        ("ha", Some(json!({"managed": 0}))),
+        (
+            "ha",
+            Some(match g.hastate() {
+                Some(state) => json!({"managed": 1, "state": state}),
+                None => json!({"managed": 0}),
+            }),
+        ),
     ]);
     if c.legacy_quirks {
         stringify(&mut v, &["vmid", "netin", "netout"]);
@@ -154,7 +155,6 @@ pub(super) fn rrddata(
         ],
         p,
     )?;
-    ctx.require_guest(vmid, &["VM.Audit"])?;
     let g = ctx.cluster.guest_on(node, kind, vmid)?;
     let timeframe: Timeframe = p["timeframe"].parse().expect("enum checked");
     let cf: Cf = p

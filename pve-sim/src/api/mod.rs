@@ -5,9 +5,15 @@
 //! the JSON envelope or an [`ApiError`]. It does no I/O, so property tests call it directly,
 //! exercising exactly the code a client reaches over HTTPS.
 //!
-//! Order of checks, as in PVE: the path must name a known method (else 501), the caller must
-//! authenticate (else 401), the parameters must match the method's schema (else 400), the
-//! caller must hold the privileges (else 403), and only then does the handler run.
+//! Order of checks, as in PVE (pve-manager's `PVE::HTTPServer::rest_handler` in pveproxy,
+//! then `PVE::RESTHandler::handle` on the node that runs the method): the path must name a
+//! known method (else 501), the caller must authenticate (else 401), a body parameter must
+//! not contradict a path parameter (else 400), the caller must hold the privileges the
+//! method's schema names (else 403); then pveproxy proxies a node's method to that node
+//! (an unknown node fails the hostname lookup, an offline one answers 595), and only there
+//! are the parameters checked against the schema (else 400), before the handler runs its own
+//! checks (per-key privileges, root-only options). So a caller without rights gets 403 even
+//! for bad parameters, and bad parameters to an offline node get 595.
 
 mod access;
 mod cluster;
@@ -103,9 +109,7 @@ fn route(method: &str, path: &str) -> Option<Route> {
         ("POST", ["nodes", n, "qemu", v, "config"]) => {
             Route::GuestConfigWrite(s(n), GuestKind::Qemu, s(v), true)
         }
-        ("GET", ["nodes", n, "qemu", v, "pending"]) => {
-            Route::GuestPending(s(n), GuestKind::Qemu, s(v))
-        }
+        ("GET", ["nodes", n, t, v, "pending"]) => Route::GuestPending(s(n), kind(t)?, s(v)),
         ("GET", ["nodes", n, "tasks", upid, "status"]) => Route::TaskStatus(s(n), s(upid)),
         _ => return None,
     })
@@ -166,36 +170,44 @@ pub fn handle(cluster: &mut Cluster, req: &ApiRequest) -> ApiResult<Data> {
             guests::netstat(ctx, &node, &params)
         }
         Route::GuestList(node, kind) => {
-            path_param(&mut params, "node", &node, params::node_format)?;
+            uri_param(&mut params, "node", &node)?;
+            ctx.cluster.route(&node)?;
             guests::list(ctx, &node, kind, &params)
         }
         Route::GuestStatus(node, kind, vmid) => {
-            let vmid = guest_params(&mut params, &node, &vmid)?;
+            let vmid = enter_guest(&ctx, &mut params, &node, &vmid, Needs::All(&["VM.Audit"]))?;
             guests::status(ctx, &node, kind, vmid, &params)
         }
         Route::GuestRrd(node, kind, vmid) => {
-            let vmid = guest_params(&mut params, &node, &vmid)?;
+            let vmid = enter_guest(&ctx, &mut params, &node, &vmid, Needs::All(&["VM.Audit"]))?;
             guests::rrddata(ctx, &node, kind, vmid, &params)
         }
         Route::GuestPower(node, kind, vmid, action) => {
-            let vmid = guest_params(&mut params, &node, &vmid)?;
+            let vmid = enter_guest(
+                &ctx,
+                &mut params,
+                &node,
+                &vmid,
+                Needs::All(&["VM.PowerMgmt"]),
+            )?;
             power::action(ctx, &node, kind, vmid, &action, &params)
         }
         Route::GuestConfigRead(node, kind, vmid) => {
-            let vmid = guest_params(&mut params, &node, &vmid)?;
+            let vmid = enter_guest(&ctx, &mut params, &node, &vmid, Needs::All(&["VM.Audit"]))?;
             config::read(ctx, &node, kind, vmid, &params)
         }
         Route::GuestPending(node, kind, vmid) => {
-            let vmid = guest_params(&mut params, &node, &vmid)?;
+            let vmid = enter_guest(&ctx, &mut params, &node, &vmid, Needs::All(&["VM.Audit"]))?;
             config::pending(ctx, &node, kind, vmid, &params)
         }
         Route::GuestConfigWrite(node, kind, vmid, asynchronous) => {
-            let vmid = guest_params(&mut params, &node, &vmid)?;
+            let vmid = enter_guest(&ctx, &mut params, &node, &vmid, Needs::AnyConfig)?;
             config::write(ctx, &node, kind, vmid, &params, asynchronous)
         }
         Route::TaskStatus(node, upid) => {
-            path_param(&mut params, "node", &node, params::node_format)?;
-            path_param(&mut params, "upid", &upid, |_| Ok(()))?;
+            uri_param(&mut params, "node", &node)?;
+            uri_param(&mut params, "upid", &upid)?;
+            ctx.cluster.route(&node)?;
             tasks::status(ctx, &node, &upid, &params)
         }
     };
@@ -229,10 +241,64 @@ impl Ctx<'_> {
             .check(self.who, path, privs, false, pool)
     }
 
-    /// 403 unless the caller holds `VM.Audit` on the guest.
-    fn require_guest(&self, vmid: u32, privs: &[&str]) -> ApiResult<()> {
-        let pool = self.cluster.guests.get(&vmid).and_then(|g| g.pool.clone());
-        self.require(&format!("/vms/{vmid}"), privs, pool.as_deref())
+    /// 403 unless the caller holds `needs` on `/vms/{vmid}` (`vmid` as given in the path).
+    fn require_vm(&self, vmid: &str, needs: Needs) -> ApiResult<()> {
+        let path = format!("/vms/{vmid}");
+        let pool = vmid
+            .parse::<u32>()
+            .ok()
+            .and_then(|v| self.cluster.guests.get(&v))
+            .and_then(|g| g.pool.clone());
+        match needs {
+            Needs::All(privs) => self.require(&path, privs, pool.as_deref()),
+            Needs::AnyConfig => {
+                let access = &self.cluster.access;
+                if access.check_prefix(self.who, &path, "VM.Config.", pool.as_deref()) {
+                    Ok(())
+                } else {
+                    Err(ApiError::forbidden(&path, &["VM.Config.*"]))
+                }
+            }
+        }
+    }
+}
+
+/// The privileges a guest method's schema demands on `/vms/{vmid}`.
+enum Needs {
+    /// All of these.
+    All(&'static [&'static str]),
+    /// Any `VM.Config.*` (the config write methods' `any => 1` lists).
+    AnyConfig,
+}
+
+/// Everything PVE checks before a guest method's code runs, in PVE's order: conflicting
+/// path and body parameters (400), the schema's permission check (403), the hop to the node
+/// (hostname lookup error, 595 when offline), then the VMID's format (400).
+fn enter_guest(
+    ctx: &Ctx,
+    params: &mut Params,
+    node: &str,
+    vmid: &str,
+    needs: Needs,
+) -> ApiResult<u32> {
+    uri_param(params, "node", node)?;
+    uri_param(params, "vmid", vmid)?;
+    ctx.require_vm(vmid, needs)?;
+    // A node that passes routing has a valid name; the VMID is the schema's first check.
+    ctx.cluster.route(node)?;
+    params::vmid_format(vmid).map_err(|e| ApiError::param("vmid", e))?;
+    Ok(vmid.parse().expect("vmid format checked"))
+}
+
+/// 400 when a body parameter contradicts the path parameter of the same name (checked
+/// before anything else, as pveproxy merges them).
+fn uri_param(params: &mut Params, name: &str, value: &str) -> ApiResult<()> {
+    match params.remove(name) {
+        Some(other) if other != value => Err(ApiError::param(
+            name,
+            "duplicate parameter (already defined in URI) with conflicting values!",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -243,20 +309,6 @@ fn path_param(
     value: &str,
     format: fn(&str) -> Result<(), String>,
 ) -> ApiResult<()> {
-    if let Some(other) = params.remove(name) {
-        if other != value {
-            return Err(ApiError::param(
-                name,
-                "duplicate parameter (already defined in URI) with conflicting values!",
-            ));
-        }
-    }
+    uri_param(params, name, value)?;
     format(value).map_err(|e| ApiError::param(name, e))
-}
-
-/// Checks the `node` and `vmid` path parameters and returns the VMID.
-fn guest_params(params: &mut Params, node: &str, vmid: &str) -> ApiResult<u32> {
-    path_param(params, "node", node, params::node_format)?;
-    path_param(params, "vmid", vmid, params::vmid_format)?;
-    Ok(vmid.parse().expect("vmid format checked"))
 }

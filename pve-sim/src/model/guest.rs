@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha1::{Digest, Sha1};
 
+use super::ha::HaResource;
 use crate::netconf::{GuestKind, NetConfig};
 use crate::rrd::{Rrd, StepSample};
 use crate::traffic::{mix, Flow, Profile};
@@ -37,9 +38,48 @@ pub enum Power {
         since_ms: u64,
         /// Process id shown by `status/current`.
         pid: u32,
-        /// QEMU paused (`qmpstatus: paused`): the process lives, nothing moves.
-        paused: bool,
+        /// What the process is doing (QEMU's QMP run state).
+        run: RunState,
     },
+}
+
+/// QEMU's run state as QMP `query-status` reports it while the process exists. Only
+/// `Running` moves traffic: a paused or not yet launched VM has its vCPUs stopped, and a
+/// suspended (ACPI S3) guest sleeps. LXC containers are always `Running` while they exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// vCPUs run.
+    Running,
+    /// Paused (`qm suspend` without `todisk`, or a QMP `stop`).
+    Paused,
+    /// Started with `-S` and never continued (e.g. a start that waits for an incoming state).
+    Prelaunch,
+    /// The guest put itself to sleep (ACPI S3, suspend-to-RAM).
+    Suspended,
+}
+
+impl RunState {
+    /// The QMP status name (`qmpstatus`, and the `status` pvestatd pushes).
+    pub fn qmp_name(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Prelaunch => "prelaunch",
+            RunState::Suspended => "suspended",
+        }
+    }
+
+    /// Parses a QMP status name.
+    pub fn parse(s: &str) -> Option<RunState> {
+        [
+            RunState::Running,
+            RunState::Paused,
+            RunState::Prelaunch,
+            RunState::Suspended,
+        ]
+        .into_iter()
+        .find(|r| r.qmp_name() == s)
+    }
 }
 
 /// One NIC slot `netN`: its host device counters, its traffic, and its truth.
@@ -66,6 +106,9 @@ pub struct Nic {
     /// Counters `(rx, tx)` at their last push of the devices re-created or removed while the
     /// guest's process went on.
     pub recreated_pushed: (u64, u64),
+    /// Whether the host device's link is up: set when the device is plugged (at start, on
+    /// hot-plug, on a re-plug), from the config of that moment.
+    pub link_up: bool,
 }
 
 impl Nic {
@@ -78,6 +121,7 @@ impl Nic {
             counter_tx: 0,
             truth_rx: 0,
             truth_tx: 0,
+            link_up: !config.link_down(),
             config: Some(config),
             pushed: (0, 0),
             unobservable: (0, 0),
@@ -87,9 +131,7 @@ impl Nic {
 
     /// Whether bytes flow through the device at all (configured, has a host device, link up).
     pub fn moves(&self) -> bool {
-        self.config
-            .as_ref()
-            .is_some_and(|c| c.has_host_device() && !c.link_down())
+        self.config.as_ref().is_some_and(NetConfig::has_host_device) && self.link_up
     }
 
     /// Whether a host device exists whose counters PVE would read.
@@ -148,6 +190,13 @@ pub struct Guest {
     pub pool: Option<String>,
     /// Ignores ACPI shutdown: shutdown tasks time out.
     pub ignore_shutdown: bool,
+    /// LXC: a CRIU checkpoint from `status/suspend` waits for `status/resume`.
+    pub checkpointed: bool,
+    /// The HA resource, for an HA-managed guest.
+    pub ha: Option<HaResource>,
+    /// LXC before pve-container 6.0: a veth is plugged down whenever its config has a
+    /// `link_down` key, `link_down=0` included; only an absent key means up.
+    pub link_down_if_set: bool,
     /// Memory in bytes.
     pub maxmem: u64,
     /// vCPUs.
@@ -186,6 +235,9 @@ impl Guest {
             nics: BTreeMap::new(),
             pool,
             ignore_shutdown,
+            checkpointed: false,
+            ha: None,
+            link_down_if_set: false,
             maxmem: resources.0,
             cpus: resources.1,
             maxdisk: resources.2,
@@ -228,9 +280,30 @@ impl Guest {
         matches!(self.power, Power::Running { .. })
     }
 
-    /// Whether the process exists but is paused.
+    /// Whether the process exists but its vCPUs do not run (paused, prelaunch, suspended).
     pub fn is_paused(&self) -> bool {
-        matches!(self.power, Power::Running { paused: true, .. })
+        self.run_state().is_some_and(|r| r != RunState::Running)
+    }
+
+    /// The process's run state; `None` when stopped.
+    pub fn run_state(&self) -> Option<RunState> {
+        match self.power {
+            Power::Running { run, .. } => Some(run),
+            Power::Stopped => None,
+        }
+    }
+
+    /// Sets the run state of a running process (no effect on a stopped guest).
+    pub fn set_run_state(&mut self, state: RunState) {
+        if let Power::Running { run, .. } = &mut self.power {
+            *run = state;
+        }
+    }
+
+    /// The status pvestatd reports: the QMP status of a QEMU process, else `running` or
+    /// `stopped`.
+    pub fn qmp_status(&self) -> &'static str {
+        self.run_state().map_or("stopped", RunState::qmp_name)
     }
 
     /// Whether the guest is a template.
@@ -317,10 +390,17 @@ impl Guest {
     /// The process starts (or starts again): every device is created anew, counters at 0.
     pub fn start_process(&mut self, now_ms: u64, pid: u32) {
         self.reset_all_counters(now_ms);
+        let down_if_set = self.link_down_if_set;
+        for nic in self.nics.values_mut() {
+            nic.link_up = nic
+                .config
+                .as_ref()
+                .is_some_and(|c| plugs_up(down_if_set, c));
+        }
         self.power = Power::Running {
             since_ms: now_ms,
             pid,
-            paused: false,
+            run: RunState::Running,
         };
     }
 
@@ -351,7 +431,7 @@ impl Guest {
 
     /// Moves traffic over `[from_ms, to_ms)` and records finished RRD steps.
     pub fn run(&mut self, from_ms: u64, to_ms: u64) {
-        if !matches!(self.power, Power::Running { paused: false, .. }) {
+        if self.run_state() != Some(RunState::Running) {
             return;
         }
         let mut t = from_ms;
@@ -457,8 +537,19 @@ impl Guest {
     /// `recreate` means a new host device: its counters start over.
     pub fn set_nic(&mut self, index: u8, config: Option<NetConfig>, now_ms: u64, recreate: bool) {
         let had_device = self.nics.get(&index).is_some_and(Nic::has_device);
-        let nic = self.install_nic(index, config);
-        if !(recreate || !had_device || !nic.has_device()) {
+        let (kind, down_if_set) = (self.kind, self.link_down_if_set);
+        let (nic, old) = self.install_nic(index, config);
+        let replug = recreate || !had_device || !nic.has_device();
+        if let Some(new) = &nic.config {
+            nic.link_up = match (kind, &old) {
+                _ if replug => plugs_up(down_if_set, new),
+                (GuestKind::Lxc, Some(old)) if old.replugs_veth(new) => plugs_up(down_if_set, new),
+                (GuestKind::Lxc, _) => nic.link_up,
+                // qemu-server sets the link with QMP `set_link`, by the boolean value.
+                (GuestKind::Qemu, _) => !new.link_down(),
+            };
+        }
+        if !replug {
             return;
         }
         let had_bytes = nic.counter_rx != 0 || nic.counter_tx != 0;
@@ -468,7 +559,12 @@ impl Guest {
     }
 
     /// Writes `config` into slot `index` (creating the slot) without touching its device.
-    fn install_nic(&mut self, index: u8, config: Option<NetConfig>) -> &mut Nic {
+    /// Returns the slot and the config it had.
+    fn install_nic(
+        &mut self,
+        index: u8,
+        config: Option<NetConfig>,
+    ) -> (&mut Nic, Option<NetConfig>) {
         let key = format!("net{index}");
         match &config {
             Some(c) => self.config.insert(key, c.print()),
@@ -481,8 +577,8 @@ impl Guest {
                 config.clone().expect("new NIC has a config"),
             )
         });
-        nic.config = config;
-        nic
+        let old = std::mem::replace(&mut nic.config, config);
+        (nic, old)
     }
 
     /// Moves pending config into the applied config (PVE does this at start).
@@ -507,5 +603,15 @@ impl Guest {
             }
             self.config.insert(key, value);
         }
+    }
+}
+
+/// Whether a device plugged with `config` comes up (`down_if_set`: see
+/// [`Guest::link_down_if_set`]).
+fn plugs_up(down_if_set: bool, config: &NetConfig) -> bool {
+    if down_if_set {
+        !config.has_link_down_key()
+    } else {
+        !config.link_down()
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod configure;
 pub mod guest;
+pub mod ha;
 pub mod power;
 pub mod snapshot;
 pub mod task;
@@ -24,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::netconf::{GuestKind, NetConfig};
 use crate::scenario::{PowerSpec, Scenario, TaskTiming};
 use crate::traffic::{Profile, SeedRng};
-use guest::{Guest, Nic, Power};
+use guest::{Guest, Nic};
 use snapshot::StatusCache;
 use task::{Job, Task};
 use version::PveVersion;
@@ -57,10 +58,13 @@ impl Node {
     }
 }
 
-/// A task waiting to end.
+/// Something due at a simulated time.
 #[derive(Clone, Debug)]
-struct Timer {
-    upid: String,
+enum Timer {
+    /// A task ends.
+    Task(String),
+    /// The HA manager's next round for a guest.
+    HaRound(u32),
 }
 
 /// The whole simulated cluster.
@@ -212,6 +216,7 @@ impl Cluster {
             g.ignore_shutdown,
             crate::rrd::Rrd::new(self.version.rrd_layout()),
         );
+        guest.link_down_if_set = kind == GuestKind::Lxc && !self.version.lxc_link_down_by_value();
         let mut next_index = 0u8;
         for (i, nic) in g.nics.iter().enumerate() {
             let index = nic.index.unwrap_or(next_index);
@@ -236,20 +241,22 @@ impl Cluster {
         }
         match g.status {
             PowerSpec::Stopped => {}
-            PowerSpec::Running | PowerSpec::Paused => {
+            running => {
                 if g.template {
                     return Err("a template cannot be running".to_string());
                 }
+                let run = running.run_state(kind)?;
                 let pid = self.next_pid();
                 // The process has been up for an hour: counters start at zero now, uptime
                 // says otherwise, as on a cluster the exporter meets for the first time.
                 guest.start_process(self.now_ms.saturating_sub(3_600_000), pid);
-                if let Power::Running { paused, .. } = &mut guest.power {
-                    *paused = g.status == PowerSpec::Paused;
-                }
+                guest.set_run_state(run);
             }
         }
+        guest.ha = g.ha.map(ha::HaResource::settled);
         self.guests.insert(g.vmid, guest);
+        // The LRM brings a guest whose state contradicts its HA state in line.
+        self.ha_wake(g.vmid);
         Ok(())
     }
 
@@ -320,7 +327,10 @@ impl Cluster {
             self.push_through(at - 1);
             let timer = self.timers.remove(&(at, seq)).expect("first key exists");
             self.flow_to(at);
-            self.finish_task(&timer.upid);
+            match timer {
+                Timer::Task(upid) => self.finish_task(&upid),
+                Timer::HaRound(vmid) => self.ha_round(vmid),
+            }
         }
         self.push_through(t_ms);
         self.flow_to(t_ms);
@@ -348,11 +358,10 @@ impl Cluster {
         1000 + (self.rng.next_u64() % 4_000_000) as u32
     }
 
-    /// Schedules the end of task `upid` after `secs` simulated seconds.
-    fn schedule(&mut self, upid: String, secs: u64) {
+    /// Schedules `timer` after `secs` simulated seconds.
+    fn schedule(&mut self, timer: Timer, secs: u64) {
         let seq = self.next_seq();
-        self.timers
-            .insert((self.now_ms + secs * 1000, seq), Timer { upid });
+        self.timers.insert((self.now_ms + secs * 1000, seq), timer);
     }
 
     /// Creates a task for `job` on `vmid` on behalf of `user` (`user@realm!token`), due in
@@ -389,7 +398,7 @@ impl Cluster {
                 exitstatus: None,
             },
         );
-        self.schedule(upid.clone(), secs);
+        self.schedule(Timer::Task(upid.clone()), secs);
         upid
     }
 }

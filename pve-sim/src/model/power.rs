@@ -1,25 +1,33 @@
 //! Power: the PVE power actions (which create tasks), the end of those tasks, and the
 //! out-of-band events a test or demo triggers through `/sim/guests/...` (a tenant powering
-//! off from inside, a migration, a lock).
+//! off from inside, a migration, a lock, a QMP state).
 //!
 //! PVE checks a few things before it creates a task (an LXC container that is already
-//! running cannot be started: HTTP 500), and reports the rest as task failures (a QEMU VM
-//! that is already running: the task ends with `VM 100 already running`). Which is which
-//! follows `shared/docs/pve-api.md` §6.1; clients must handle both.
+//! running cannot be started, a paused VM cannot be shut down: HTTP 500), and reports the
+//! rest as task failures (a QEMU VM that is already running: the task ends with `VM 100
+//! already running`). Which is which follows qemu-server's `PVE/API2/Qemu.pm` and
+//! pve-container's `PVE/API2/LXC/Status.pm`; clients must handle both. For an HA-managed
+//! guest, start, stop and shutdown only ask the HA manager (see [`super::ha`]).
 
-use super::guest::Power;
+use super::configure::is_config_key;
+use super::guest::net_index;
+use super::guest::{Guest, RunState};
+use super::ha::HaRequest;
 use super::task::Job;
 use super::Cluster;
 use crate::error::{ApiError, ApiResult};
-use crate::netconf::GuestKind;
+use crate::netconf::{GuestKind, NetConfig};
 
 /// A power action requested through the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PowerAction {
     /// `status/start`.
     Start,
-    /// `status/stop`.
-    Stop,
+    /// `status/stop` with `overrule-shutdown`.
+    Stop {
+        /// `overrule-shutdown=1`.
+        overrule: bool,
+    },
     /// `status/shutdown` with `timeout` (default 60) and `forceStop`.
     Shutdown {
         /// Seconds to wait for the guest to power off.
@@ -58,8 +66,10 @@ impl Cluster {
         user: &str,
     ) -> ApiResult<String> {
         let g = self.guest_on(node, kind, vmid)?;
-        let (running, paused) = (g.is_running(), g.is_paused());
-        let ignores_acpi = g.ignore_shutdown;
+        let running = g.is_running();
+        let ha = g.ha.is_some();
+        let refuses_shutdown = self.refuses_shutdown(g);
+        let ignores_acpi = g.ignore_shutdown || (running && g.is_paused());
         let lxc = kind == GuestKind::Lxc;
         let not_running = || {
             let what = if lxc { "CT" } else { "VM" };
@@ -75,36 +85,67 @@ impl Cluster {
                 if !self.quorate() {
                     return Err(ApiError::internal("cluster not ready - no quorum?"));
                 }
-                (Job::Start, t.start)
+                if ha {
+                    (Job::HaStart, t.other)
+                } else {
+                    (Job::Start, t.start)
+                }
             }
-            PowerAction::Stop => {
+            PowerAction::Stop { overrule } => {
                 if lxc && !running {
                     return Err(not_running());
                 }
-                (Job::Stop, t.stop)
+                if ha && overrule {
+                    return Err(ApiError::param(
+                        "overrule-shutdown",
+                        "Not applicable for HA resources.",
+                    ));
+                }
+                if ha {
+                    (Job::HaStop, t.other)
+                } else {
+                    (Job::Stop, t.stop)
+                }
             }
             PowerAction::Shutdown { timeout, force } => {
                 if lxc && !running {
                     return Err(not_running());
                 }
-                if paused && !force {
+                // qemu-server refuses before HA is considered; with forceStop it stops.
+                if refuses_shutdown && !force {
                     return Err(ApiError::internal("VM is paused - cannot shutdown"));
                 }
                 let timeout = timeout.unwrap_or(SHUTDOWN_TIMEOUT);
-                let secs = if ignores_acpi && running {
-                    timeout
+                if ha {
+                    (Job::HaStop, t.other)
+                } else if refuses_shutdown {
+                    let job = Job::Shutdown {
+                        timeout,
+                        force,
+                        acpi: false,
+                    };
+                    (job, t.stop)
                 } else {
-                    t.shutdown
-                };
-                (Job::Shutdown { timeout, force }, secs)
+                    let secs = if ignores_acpi && running {
+                        timeout
+                    } else {
+                        t.shutdown
+                    };
+                    let job = Job::Shutdown {
+                        timeout,
+                        force,
+                        acpi: true,
+                    };
+                    (job, secs)
+                }
             }
             PowerAction::Reboot { timeout } => {
+                if refuses_shutdown {
+                    return Err(ApiError::internal("VM is paused - cannot shutdown"));
+                }
                 if !running {
                     // LXC says "VM" here too (sic).
                     return Err(ApiError::internal(format!("VM {vmid} not running")));
-                }
-                if paused {
-                    return Err(ApiError::internal("VM is paused - cannot shutdown"));
                 }
                 let secs = if ignores_acpi {
                     timeout.unwrap_or(SHUTDOWN_TIMEOUT)
@@ -117,17 +158,21 @@ impl Cluster {
                 if !running {
                     return Err(not_running());
                 }
+                if todisk && ha {
+                    return Err(ApiError::internal("Cannot suspend HA managed VM to disk"));
+                }
                 let job = if todisk { Job::Hibernate } else { Job::Suspend };
                 (job, t.other)
             }
             PowerAction::Resume => {
-                if !running {
-                    return Err(not_running());
-                }
-                // pve-container's vm_resume: `die "CT $vmid already running\n" if
-                // check_running` (a suspended CT is the only one it resumes).
-                if lxc && !paused {
-                    return Err(ApiError::internal(format!("CT {vmid} already running")));
+                // pve-container resumes a checkpointed (stopped) container: `die "CT $vmid
+                // already running"` if it runs. qemu-server continues a running VM.
+                match (lxc, running) {
+                    (true, true) => {
+                        return Err(ApiError::internal(format!("CT {vmid} already running")))
+                    }
+                    (false, false) => return Err(not_running()),
+                    _ => {}
                 }
                 (Job::Resume, t.other)
             }
@@ -139,6 +184,19 @@ impl Cluster {
             }
         };
         Ok(self.spawn_task(node, vmid, job, user, secs))
+    }
+
+    /// Whether qemu-server's `vm_is_paused($vmid, 1)` holds: shutdown and reboot refuse the
+    /// VM. From qemu-server 8.0.8 on that covers `paused`, `prelaunch` and `suspended`;
+    /// before, only `paused` (the others take the ACPI request and time out).
+    fn refuses_shutdown(&self, g: &Guest) -> bool {
+        match g.run_state() {
+            Some(RunState::Paused) => true,
+            Some(RunState::Prelaunch | RunState::Suspended) => {
+                self.version.refuses_shutdown_when_halted()
+            }
+            _ => false,
+        }
     }
 
     /// Ends task `upid`: applies its state change and sets its exit status.
@@ -154,6 +212,18 @@ impl Cluster {
 
     /// Applies a finished task's job to the guest and returns the exit status text.
     fn apply_job(&mut self, vmid: u32, job: Job) -> String {
+        // The HA tasks only record a request; `ha-manager` checks no lock.
+        let ha_request = match job {
+            Job::HaStart => Some(HaRequest::Started),
+            Job::HaStop => Some(HaRequest::Stopped),
+            _ => None,
+        };
+        if let Some(request) = ha_request {
+            return match self.ha_request(vmid, request) {
+                Ok(()) => "OK".to_string(),
+                Err(e) => e,
+            };
+        }
         let now = self.now_ms();
         let pid = self.next_pid();
         let Some(g) = self.guests.get_mut(&vmid) else {
@@ -175,6 +245,8 @@ impl Cluster {
                 return format!("{what} is locked ({lock})");
             }
         }
+        // A guest that does not react to ACPI: ignores it, or its vCPUs do not run.
+        let deaf = g.ignore_shutdown || g.is_paused();
         match job {
             Job::Start => {
                 if g.is_running() {
@@ -183,6 +255,7 @@ impl Cluster {
                 if resumes {
                     g.config.remove("lock");
                 }
+                g.checkpointed = false;
                 g.apply_pending();
                 g.start_process(now, pid);
             }
@@ -191,11 +264,11 @@ impl Cluster {
                     g.stop_process(now);
                 }
             }
-            Job::Shutdown { force, .. } => {
+            Job::Shutdown { force, acpi, .. } => {
                 if !g.is_running() {
                     return "OK".to_string();
                 }
-                if g.ignore_shutdown {
+                if acpi && deaf {
                     if !force {
                         return "VM quit/powerdown failed - got timeout".to_string();
                     }
@@ -208,19 +281,13 @@ impl Cluster {
                 if !g.is_running() {
                     return format!("VM {vmid} not running");
                 }
-                if g.ignore_shutdown {
+                if deaf {
                     return "VM quit/powerdown failed - got timeout".to_string();
                 }
                 g.apply_pending();
                 g.start_process(now, pid);
             }
-            Job::Suspend | Job::Resume => {
-                let Power::Running { paused, .. } = &mut g.power else {
-                    return format!("{what} {vmid} not running");
-                };
-                *paused = job == Job::Suspend;
-                g.mark_disturbed(now);
-            }
+            Job::Suspend | Job::Resume => return suspend_or_resume(g, job, now, pid),
             Job::Hibernate => {
                 if !g.is_running() {
                     return format!("{what} {vmid} not running");
@@ -228,7 +295,7 @@ impl Cluster {
                 g.stop_process(now);
                 g.config.insert("lock".to_string(), "suspended".to_string());
             }
-            Job::Reset | Job::Config => {}
+            Job::Reset | Job::Config | Job::HaStart | Job::HaStop => {}
         }
         "OK".to_string()
     }
@@ -246,10 +313,12 @@ impl Cluster {
         }
         g.apply_pending();
         g.start_process(now, pid);
+        self.ha_wake(vmid);
         Ok(())
     }
 
-    /// Out-of-band stop: the guest powers off from inside, or crashes.
+    /// Out-of-band stop: the guest powers off from inside, or crashes. The HA manager starts
+    /// an HA-managed guest again at its next round.
     pub fn sim_stop(&mut self, vmid: u32) -> Result<(), String> {
         let now = self.now_ms();
         let g = self.sim_guest(vmid)?;
@@ -257,6 +326,39 @@ impl Cluster {
             return Err(format!("guest {vmid} is not running"));
         }
         g.stop_process(now);
+        self.ha_wake(vmid);
+        Ok(())
+    }
+
+    /// Sets a running QEMU guest's QMP run state (a pause from the monitor, a guest that
+    /// sleeps, a start that waits in `prelaunch`).
+    pub fn sim_run_state(&mut self, vmid: u32, run: RunState) -> Result<(), String> {
+        let now = self.now_ms();
+        let g = self.sim_guest(vmid)?;
+        if g.kind != GuestKind::Qemu {
+            return Err(format!("guest {vmid} is not a QEMU guest"));
+        }
+        if !g.is_running() {
+            return Err(format!("guest {vmid} is not running"));
+        }
+        g.set_run_state(run);
+        g.mark_disturbed(now);
+        Ok(())
+    }
+
+    /// Records a pending config value, as an operator's change that waits for the next start
+    /// (`netN` values are parsed and printed canonically, as PVE stores them).
+    pub fn sim_pending(&mut self, vmid: u32, key: &str, value: &str) -> Result<(), String> {
+        let g = self.sim_guest(vmid)?;
+        let value = match net_index(key) {
+            Some(_) => NetConfig::parse(g.kind, value)
+                .map_err(|e| format!("{key}: {}", e.trim_end()))?
+                .print(),
+            None if is_config_key(g.kind, key) => value.to_string(),
+            None => return Err(format!("unknown config key '{key}'")),
+        };
+        g.pending_delete.remove(key);
+        g.pending.insert(key.to_string(), value);
         Ok(())
     }
 
@@ -299,12 +401,9 @@ impl Cluster {
             return Err(format!("guest {vmid} is already on node '{node}'"));
         }
         g.node = node.to_string();
-        if g.is_running() {
-            let paused = g.is_paused();
+        if let Some(run) = g.run_state() {
             g.start_process(now, pid);
-            if let Power::Running { paused: p, .. } = &mut g.power {
-                *p = paused;
-            }
+            g.set_run_state(run);
         }
         Ok(())
     }
@@ -335,4 +434,43 @@ impl Cluster {
             .get_mut(&vmid)
             .ok_or_else(|| format!("no guest with VMID {vmid}"))
     }
+}
+
+/// Suspend and resume. QEMU pauses the vCPUs and continues them (`cont`, or
+/// `system_wakeup` for a sleeping guest). LXC suspend is a CRIU checkpoint (`lxc-checkpoint
+/// -s`) that stops the container; resume restores it as a new process with new veth
+/// devices, so its counters and uptime start over.
+fn suspend_or_resume(g: &mut Guest, job: Job, now: u64, pid: u32) -> String {
+    let vmid = g.vmid;
+    match (g.kind, job) {
+        (GuestKind::Lxc, Job::Suspend) => {
+            if !g.is_running() {
+                return format!("CT {vmid} not running");
+            }
+            g.stop_process(now);
+            g.checkpointed = true;
+        }
+        (GuestKind::Lxc, _) => {
+            if !g.checkpointed {
+                return format!(
+                    "command 'lxc-checkpoint -n {vmid} -r --foreground -D /var/lib/vz/dump' failed: exit code 1"
+                );
+            }
+            g.checkpointed = false;
+            g.start_process(now, pid);
+        }
+        (GuestKind::Qemu, _) => {
+            if !g.is_running() {
+                return format!("VM {vmid} not running");
+            }
+            let run = if job == Job::Suspend {
+                RunState::Paused
+            } else {
+                RunState::Running
+            };
+            g.set_run_state(run);
+            g.mark_disturbed(now);
+        }
+    }
+    "OK".to_string()
 }

@@ -75,7 +75,7 @@ pub struct GuestStats {
 pub struct Pushed {
     /// Simulated time of the push, ms.
     pub at_ms: u64,
-    /// QMP run state (`running`, `paused`, `stopped`).
+    /// QMP run state (`running`, `paused`, `prelaunch`, `suspended`, `stopped`).
     pub status: &'static str,
     /// The stats.
     pub stats: GuestStats,
@@ -84,13 +84,7 @@ pub struct Pushed {
 impl Pushed {
     /// What `pvestatd` collects about `g` at `now_ms`.
     fn collect(g: &Guest, now_ms: u64, memhost: bool) -> Pushed {
-        let status = if g.is_paused() {
-            "paused"
-        } else if g.is_running() {
-            "running"
-        } else {
-            "stopped"
-        };
+        let status = g.qmp_status();
         let (netin, netout) = g.counters();
         let (diskread, diskwrite) = g.disk_io(now_ms);
         let qemu = g.type_name() == "qemu";
@@ -167,7 +161,9 @@ pub struct GuestRow<'a> {
     /// Config lock, live.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock: Option<&'a str>,
-    // Live HA state (`hastate`) belongs here, next to the other live identity fields.
+    /// HA service state, live, for HA-managed guests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hastate: Option<&'static str>,
     /// Stats of the served push, absent without one.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub stats: Option<&'a GuestStats>,
@@ -265,6 +261,7 @@ impl Cluster {
             pool: g.pool.as_deref(),
             tags: g.tags(),
             lock: g.lock(),
+            hastate: g.hastate(),
             stats: served.map(|p| &p.stats),
         }
     }

@@ -19,20 +19,28 @@ pub enum Job {
         timeout: u64,
         /// `forceStop=1`.
         force: bool,
+        /// Whether the guest is asked through ACPI; `false` when qemu-server stops a paused
+        /// VM instead (`forceStop=1` on a paused guest).
+        acpi: bool,
     },
     /// Shut down and start again (new process, counters reset).
     Reboot,
-    /// Pause (QEMU) / freeze (LXC).
+    /// Pause (QEMU); checkpoint and stop (LXC, CRIU).
     Suspend,
     /// QEMU suspend to disk (`todisk=1`): the state is saved, the process ends (counters
     /// die with it) and the config gets `lock: suspended` until the next start resumes it.
     Hibernate,
-    /// Resume from pause.
+    /// Continue a paused, prelaunch or suspended VM (QEMU); restore a checkpointed
+    /// container (LXC).
     Resume,
     /// Hard reset: the QEMU process stays, counters survive.
     Reset,
     /// An asynchronous config write that has already been applied.
     Config,
+    /// Asks the HA manager to start the guest (`ha-manager set --state started`).
+    HaStart,
+    /// Asks the HA manager to stop the guest (`ha-manager crm-command stop`).
+    HaStop,
 }
 
 impl Job {
@@ -54,6 +62,8 @@ impl Job {
             (Job::Resume, false) => "vzresume",
             (Job::Reset, _) => "qmreset",
             (Job::Config, _) => "qmconfig",
+            (Job::HaStart, _) => "hastart",
+            (Job::HaStop, _) => "hastop",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Which PVE release the simulator imitates, and every behaviour that depends on it.
 //!
-//! The facts come from the version matrix in `shared/docs/pve-api.md` §10. Keeping them in one
-//! enum means a handler asks "does this release do X?" instead of comparing version strings.
+//! Each fact names the upstream package version that changed it. Keeping them in one enum
+//! means a handler asks "does this release do X?" instead of comparing version strings.
 
 use crate::rrd::RrdLayout;
 
@@ -78,6 +78,18 @@ impl PveVersion {
     /// Whether QEMU's `memory` config value is a string (qemu-server ≥ 8.0.8).
     pub fn memory_is_string(self) -> bool {
         self >= PveVersion::V8_2
+    }
+
+    /// Whether QEMU shutdown and reboot refuse a `prelaunch` or `suspended` VM as well as a
+    /// `paused` one (qemu-server ≥ 8.0.8, `vm_is_paused($vmid, 1)`); before, only `paused`.
+    pub fn refuses_shutdown_when_halted(self) -> bool {
+        self >= PveVersion::V8_2
+    }
+
+    /// Whether an LXC `link_down=0` leaves the veth up (pve-container ≥ 6.0.0). Before, any
+    /// `link_down` key, `0` included, took the veth down when it was plugged.
+    pub fn lxc_link_down_by_value(self) -> bool {
+        self >= PveVersion::V9_1
     }
 
     /// Whether status objects carry `memhost` (PVE 9).

@@ -14,10 +14,15 @@
 
 mod access;
 mod auth;
+mod check_order;
 mod cluster;
 mod config;
 mod control;
 mod guests;
+mod ha;
+mod link_down;
+mod paused;
+mod pending;
 mod power;
 mod property;
 mod push_property;
