@@ -281,3 +281,6 @@ fn counters(g: &GuestResource, now_ms: i64) -> Option<Counters> {
 pub fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
+
+#[cfg(test)]
+mod tests;
