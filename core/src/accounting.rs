@@ -28,10 +28,13 @@
 //!   - the row had already named another node at an earlier poll than this push
 //!     ([`ResetReason::Migrated`]): pvestatd pushes only the guests whose config is on its own
 //!     node, so once the config moved, the old node stops pushing the guest and every later
-//!     push is the new host's, from a process started there. A fresh push first seen *together
-//!     with* the node change is not such evidence: it may be the old node's last push, made
-//!     before the config moved. It is judged by uptime and counters alone, and the baseline it
-//!     becomes names the new node, so its process, whichever it is, is never counted twice;
+//!     push is the new host's, from a process started there (the one gap: an old-node cycle
+//!     that listed the guest before the move and pushes after a poll that already showed the
+//!     move; that needs a poll inside one cycle's run, and is accepted). A fresh push first
+//!     seen *together with* the node change is not such evidence: it may be the old node's
+//!     last push, made before the config moved. It is judged by uptime and counters alone,
+//!     and the baseline it becomes names the new node, so its process, whichever it is, is
+//!     never counted twice;
 //! - **a counter went down while the process lived on**: one NIC's device was re-created (a
 //!   model or MAC change, a hot-unplug). PVE reports only the sum over NICs, so which NIC
 //!   started over is unknowable, and taking `cur` would count the other NICs' bytes twice. Only
