@@ -2,22 +2,52 @@
 //!
 //! | method and path | what it does |
 //! |---|---|
-//! | `GET /sim/truth[?vmid=N]` | exact bytes ever moved per guest and NIC, device counters, simulated time |
+//! | `GET /sim/truth[?vmid=N]` | exact bytes ever moved per guest and NIC, device counters, the bytes no push showed, nodes' push state, simulated time |
 //! | `POST /sim/advance?seconds=N` | moves simulated time forward (`ms=N` for milliseconds) |
 //! | `POST /sim/guests/{vmid}/start\|stop\|reboot\|guest-reboot` | out-of-band power events |
 //! | `POST /sim/guests/{vmid}/migrate?node=X` | moves a guest (a running one gets new counters) |
 //! | `POST /sim/guests/{vmid}/lock?lock=backup`, `.../unlock` | config locks |
-//! | `POST /sim/nodes/{node}/offline\|online` | takes a node off the network (595) |
+//! | `POST /sim/nodes/{node}/offline\|online` | takes a node off the network (595; it pushes no stats) or brings it back |
+//! | `POST /sim/nodes/{node}/stall\|unstall` | stalls or resumes the node's `pvestatd`: the node answers its API but pushes no stats |
 //! | `GET/POST/DELETE /sim/faults` | lists, arms (`{"kind","count","path_prefix","delay_ms"}`), clears faults |
 //! | `GET/DELETE /sim/requests[?since=SEQ]` | the PVE API request log |
 //! | `POST /sim/scenario` | replaces the whole cluster (JSON or YAML scenario) |
 //! | `GET /sim/info` | simulated time, node and guest counts, clock mode |
 //!
 //! Errors answer 400 (bad input) or 404 (unknown guest, node or path) with `{"error": "..."}`.
+//!
+//! ## Truth and pushes
+//!
+//! `/cluster/resources` shows each guest's counters only as its node's `pvestatd` last
+//! pushed them (every aligned 10 s of simulated time, while the node is online and not
+//! stalled), so some bytes are never shown by any push: those a device moved between the
+//! guest's last push and the end of that device. A device ends with its process (stop,
+//! shutdown, API reboot, hibernation, migration, an LXC reboot from inside) or alone (the
+//! NIC re-created by a model or MAC change, or removed); a QEMU reboot from inside, a
+//! `reset`, a pause and a `rate` or `link_down` change keep it. A process that ends before
+//! any push leaves all its bytes unobservable. Per guest, and per NIC under `nics`:
+//!
+//! - `rx_bytes`, `tx_bytes`: every byte ever moved (rx = to the guest, PVE `netin`).
+//! - `unobservable_rx_bytes`, `unobservable_tx_bytes`: the bytes of ended devices that no
+//!   push showed. Read right after a push that every hosting node made (all online, none
+//!   stalled), an observer that polls `/cluster/resources` after every push and tells a new
+//!   process by its uptime accounts exactly `rx_bytes - unobservable_rx_bytes` (and tx
+//!   likewise), as long as no NIC was re-created or removed while its process went on.
+//! - `recreated_pushed_rx_bytes`, `recreated_pushed_tx_bytes`: for devices re-created or
+//!   removed while the process went on, their counters at the guest's last push. PVE reports
+//!   only the sum over NICs, so the pushed sum drops by that much while other devices grow:
+//!   an observer that counts only the sum's growth accounts between
+//!   `rx_bytes - unobservable_rx_bytes - recreated_pushed_rx_bytes` and
+//!   `rx_bytes - unobservable_rx_bytes`.
+//! - `pushed_at`: epoch seconds of the guest's last pushed record (`null` if none), whatever
+//!   its age (`/cluster/resources` serves it while it is at most 300 s old).
+//!
+//! `nodes` maps each node to `{"online", "stalled", "pushed_at"}`.
 
 use serde_json::{json, Value};
 
 use crate::faults::Fault;
+use crate::model::guest::Guest;
 use crate::model::Cluster;
 use crate::scenario::Scenario;
 use crate::server::State;
@@ -94,6 +124,11 @@ pub(crate) fn handle(
             .sim_node_online(node, *state == "online")
             .map(|()| json!({"ok": true}))
             .map_err(|e| (404, e)),
+        ("POST", ["nodes", node, state @ ("stall" | "unstall")]) => sim
+            .cluster
+            .sim_node_stall(node, *state == "stall")
+            .map(|()| json!({"ok": true}))
+            .map_err(|e| (404, e)),
         ("GET", ["faults"]) => Ok(json!(sim.faults.armed())),
         ("POST", ["faults"]) => serde_json::from_slice::<Fault>(body)
             .map_err(|e| bad(&format!("fault: {e}")))
@@ -143,7 +178,8 @@ fn bad(msg: &str) -> (u16, String) {
 }
 
 /// `/sim/truth`: per guest, the exact bytes ever moved (`rx_bytes` = to the guest, PVE
-/// `netin`; `tx_bytes` = from the guest, `netout`), per NIC, with the live device counters.
+/// `netin`; `tx_bytes` = from the guest, `netout`), per NIC, with the live device counters
+/// and the bytes no push showed (see the module docs); and the nodes' push state.
 fn truth(c: &Cluster, vmid: Option<&String>) -> Result<Value, (u16, String)> {
     let filter: Option<u32> = match vmid {
         Some(v) => Some(v.parse().map_err(|_| bad("vmid must be a number"))?),
@@ -155,30 +191,52 @@ fn truth(c: &Cluster, vmid: Option<&String>) -> Result<Value, (u16, String)> {
         .values()
         .filter(|g| filter.is_none_or(|v| v == g.vmid))
     {
-        let (rx, tx) = g.truth();
-        let (netin, netout) = g.counters();
-        let nics: serde_json::Map<String, Value> = g
-            .nics
-            .iter()
-            .map(|(i, n)| {
-                (
-                    format!("net{i}"),
-                    json!({"rx_bytes": n.truth_rx, "tx_bytes": n.truth_tx,
-                        "counter_rx": if g.is_running() { n.counter_rx } else { 0 },
-                        "counter_tx": if g.is_running() { n.counter_tx } else { 0 },
-                        "present": n.config.is_some()}),
-                )
-            })
-            .collect();
-        guests.insert(
-            g.vmid.to_string(),
-            json!({"id": g.id(), "node": g.node, "running": g.is_running(),
-                "rx_bytes": rx, "tx_bytes": tx, "netin": netin, "netout": netout,
-                "counter_resets": g.counter_resets, "nics": nics}),
-        );
+        guests.insert(g.vmid.to_string(), guest_truth(c, g));
     }
     if let (Some(v), true) = (filter, guests.is_empty()) {
         return Err((404, format!("no guest with VMID {v}")));
     }
-    Ok(json!({"time": c.now_secs(), "time_ms": c.now_ms(), "guests": guests}))
+    let nodes: serde_json::Map<String, Value> = c
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.name.clone(),
+                json!({"online": n.online, "stalled": n.stalled,
+                    "pushed_at": n.pushed_ms.map(|ms| ms / 1000)}),
+            )
+        })
+        .collect();
+    Ok(json!({"time": c.now_secs(), "time_ms": c.now_ms(), "guests": guests, "nodes": nodes}))
+}
+
+/// One guest's entry of `/sim/truth`.
+fn guest_truth(c: &Cluster, g: &Guest) -> Value {
+    let (rx, tx) = g.truth();
+    let (netin, netout) = g.counters();
+    let (un_rx, un_tx) = g.unobservable();
+    let (re_rx, re_tx) = g.recreated_pushed();
+    let nics: serde_json::Map<String, Value> = g
+        .nics
+        .iter()
+        .map(|(i, n)| {
+            (
+                format!("net{i}"),
+                json!({"rx_bytes": n.truth_rx, "tx_bytes": n.truth_tx,
+                    "counter_rx": if g.is_running() { n.counter_rx } else { 0 },
+                    "counter_tx": if g.is_running() { n.counter_tx } else { 0 },
+                    "unobservable_rx_bytes": n.unobservable.0,
+                    "unobservable_tx_bytes": n.unobservable.1,
+                    "recreated_pushed_rx_bytes": n.recreated_pushed.0,
+                    "recreated_pushed_tx_bytes": n.recreated_pushed.1,
+                    "present": n.config.is_some()}),
+            )
+        })
+        .collect();
+    let pushed_at = c.status_cache().last(g.vmid).map(|p| p.at_ms / 1000);
+    json!({"id": g.id(), "node": g.node, "running": g.is_running(),
+        "rx_bytes": rx, "tx_bytes": tx, "netin": netin, "netout": netout,
+        "unobservable_rx_bytes": un_rx, "unobservable_tx_bytes": un_tx,
+        "recreated_pushed_rx_bytes": re_rx, "recreated_pushed_tx_bytes": re_tx,
+        "pushed_at": pushed_at, "counter_resets": g.counter_resets, "nics": nics})
 }

@@ -58,6 +58,9 @@ pub struct NodeSpec {
     /// Whether the node is reachable; requests routed to an offline node get 595.
     #[serde(default = "yes")]
     pub online: bool,
+    /// Whether the node's `pvestatd` is stalled: the node answers, but pushes no stats.
+    #[serde(default)]
+    pub stalled: bool,
     /// Cluster network address shown by `/cluster/status`.
     #[serde(default)]
     pub ip: Option<String>,
@@ -243,6 +246,7 @@ impl Scenario {
             .map(|i| NodeSpec {
                 name: format!("pve{i}"),
                 online: true,
+                stalled: false,
                 ip: Some(format!("192.0.2.{}", 10 + i)),
                 cpus: default_node_cpus(),
                 memory_mb: default_node_memory(),

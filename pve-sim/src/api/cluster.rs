@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use super::{Ctx, Data};
 use crate::error::ApiResult;
+use crate::model::snapshot::NodeView;
+use crate::model::Node;
 use crate::params::{self, Kind, Params, Spec};
 
 fn no_extra(_: &str) -> Option<Kind> {
@@ -25,37 +27,57 @@ pub(super) fn version(ctx: Ctx, p: &Params) -> ApiResult<Value> {
     Ok(json!({"version": v.package_version(), "release": v.release(), "repoid": v.repoid()}))
 }
 
-/// `GET /nodes`: stats only with `Sys.Audit` on the node.
+/// `GET /nodes`: membership is live, the rest comes from the node's own last push (see
+/// [`NodeView`]); stats only with `Sys.Audit` on the node.
 pub(super) fn nodes(ctx: Ctx, p: &Params) -> ApiResult<Value> {
     check(&[], p)?;
-    let now = ctx.cluster.now_ms();
     let rows: Vec<Value> = ctx
         .cluster
         .nodes
         .iter()
         .map(|n| {
-            let mut row = json!({
-                "node": n.name, "id": format!("node/{}", n.name), "type": "node",
-                "status": if n.online { "online" } else { "offline" },
-                "ssl_fingerprint": ctx.cluster.certificate_fingerprint.clone()
-                    .unwrap_or_else(|| node_fingerprint(&n.name)),
-            });
-            if n.online {
-                row["level"] = json!("");
-                if ctx.can(&format!("/nodes/{}", n.name), &["Sys.Audit"], None) {
-                    row["cpu"] = json!(0.05);
-                    row["maxcpu"] = json!(n.cpus);
-                    row["mem"] = json!(n.memory / 4);
-                    row["maxmem"] = json!(n.memory);
-                    row["disk"] = json!(20u64 << 30);
-                    row["maxdisk"] = json!(100u64 << 30);
-                    row["uptime"] = json!((now - n.boot_ms) / 1000);
-                }
-            }
+            let view = ctx.cluster.node_view(n);
+            let audit = ctx.can(&format!("/nodes/{}", n.name), &["Sys.Audit"], None);
+            let mut row = node_entry(n, view, audit);
+            row["ssl_fingerprint"] = json!(ctx
+                .cluster
+                .certificate_fingerprint
+                .clone()
+                .unwrap_or_else(|| node_fingerprint(&n.name)));
             row
         })
         .collect();
     Ok(Value::Array(rows))
+}
+
+/// A node entry as `extract_node_stats` builds it: `level` and the maxima while the node's
+/// last push is fresh, current figures only while it is also online.
+fn node_entry(n: &Node, view: NodeView, audit: bool) -> Value {
+    let status = match view {
+        NodeView::Offline { .. } => "offline",
+        NodeView::Online { .. } => "online",
+        NodeView::Unknown => "unknown",
+    };
+    let mut row = json!({"node": n.name, "id": format!("node/{}", n.name), "type": "node",
+        "status": status});
+    if matches!(
+        view,
+        NodeView::Online { .. } | NodeView::Offline { pushed: true }
+    ) {
+        row["level"] = json!("");
+        if audit {
+            row["maxcpu"] = json!(n.cpus);
+            row["maxmem"] = json!(n.memory);
+            row["maxdisk"] = json!(100u64 << 30);
+        }
+    }
+    if let (NodeView::Online { uptime }, true) = (view, audit) {
+        row["cpu"] = json!(0.05);
+        row["mem"] = json!(n.memory / 4);
+        row["disk"] = json!(20u64 << 30);
+        row["uptime"] = json!(uptime);
+    }
+    row
 }
 
 /// A stable, made-up SHA-256 fingerprint per node name, for clusters served without TLS.
@@ -125,15 +147,16 @@ pub(super) fn status(ctx: Ctx, p: &Params) -> ApiResult<Value> {
 /// Values of `/cluster/resources?type=`.
 const RESOURCE_TYPES: &[&str] = &["vm", "storage", "node", "sdn"];
 
-/// `GET /cluster/resources[?type=vm|storage|node|sdn]`: guests from the 10 s status cache,
-/// filtered by `VM.Audit`; `pool` only with `Pool.Audit`; node stats only with `Sys.Audit`.
+/// `GET /cluster/resources[?type=vm|storage|node|sdn]`: guests as live identity plus their
+/// last pushed stats, filtered by `VM.Audit`; `pool` only with `Pool.Audit`; node stats
+/// only with `Sys.Audit`.
 pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Data> {
     check(&[Spec::opt("type", Kind::Enum(RESOURCE_TYPES))], p)?;
     let want = p.get("type").map(String::as_str);
     let c = &*ctx.cluster;
     // 10,000 guests make a 3 MB answer: serialise rows straight into the output instead of
     // building a `Value` tree first.
-    let mut out = Vec::with_capacity(c.snapshot().guests.len() * 360 + 64);
+    let mut out = Vec::with_capacity(c.guests.len() * 360 + 64);
     out.push(b'[');
     let push = |out: &mut Vec<u8>, item: &dyn erased::Item| {
         if out.len() > 1 {
@@ -168,17 +191,13 @@ pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Data> {
         }
     }
     if want.is_none() || want == Some("vm") {
-        for row in &c.snapshot().guests {
-            if !ctx.can(
-                &format!("/vms/{}", row.vmid),
-                &["VM.Audit"],
-                row.pool.as_deref(),
-            ) {
+        for row in c.resource_rows() {
+            if !ctx.can(&format!("/vms/{}", row.vmid), &["VM.Audit"], row.pool) {
                 continue;
             }
-            let hide_pool = row.pool.as_deref().is_some_and(|p| !can_audit_pool(p));
+            let hide_pool = row.pool.is_some_and(|p| !can_audit_pool(p));
             if c.legacy_quirks || hide_pool {
-                let mut value = serde_json::to_value(row).expect("rows serialise");
+                let mut value = serde_json::to_value(&row).expect("rows serialise");
                 let obj = value.as_object_mut().expect("row is an object");
                 if hide_pool {
                     obj.remove("pool");
@@ -188,7 +207,7 @@ pub(super) fn resources(ctx: Ctx, p: &Params) -> ApiResult<Data> {
                 }
                 push(&mut out, &value);
             } else {
-                push(&mut out, row);
+                push(&mut out, &row);
             }
         }
     }

@@ -174,23 +174,31 @@ pub(super) fn rrddata(
     )))
 }
 
-/// `GET /nodes/{node}/netstat`: per-tap counters of running QEMU guests, values as strings.
+/// `GET /nodes/{node}/netstat`: the host devices of the node's running guests (QEMU taps
+/// `tap{vmid}i{n}`, LXC veths `veth{vmid}i{n}`) as `/proc/net/dev` lists them, sorted by
+/// device name. `in` is what the host transmitted on the device (the guest's download),
+/// `out` what it received (the guest's upload); every value is a string. Live, not pushed.
 pub(super) fn netstat(ctx: Ctx, node: &str, p: &Params) -> ApiResult<Value> {
     check(&[], p)?;
     ctx.require(&format!("/nodes/{node}"), &["Sys.Audit"], None)?;
     ctx.cluster.route(node)?;
-    let mut rows = Vec::new();
+    let mut devices: Vec<(String, Value)> = Vec::new();
     for g in ctx.cluster.guests.values() {
-        if g.node != node || g.kind != GuestKind::Qemu || !g.is_running() {
+        if g.node != node || !g.is_running() {
             continue;
         }
+        let prefix = match g.kind {
+            GuestKind::Qemu => "tap",
+            GuestKind::Lxc => "veth",
+        };
         for (i, n) in g.nics.iter().filter(|(_, n)| n.has_device()) {
-            rows.push(json!({"vmid": g.vmid.to_string(), "dev": format!("net{i}"),
-                "in": n.counter_rx.to_string(), "out": n.counter_tx.to_string()}));
+            let row = json!({"vmid": g.vmid.to_string(), "dev": format!("net{i}"),
+                "in": n.counter_rx.to_string(), "out": n.counter_tx.to_string()});
+            devices.push((format!("{prefix}{}i{i}", g.vmid), row));
         }
     }
-    shuffle(&mut rows, ctx.cluster.now_ms());
-    Ok(Value::Array(rows))
+    devices.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(Value::Array(devices.into_iter().map(|(_, r)| r).collect()))
 }
 
 /// Deterministic shuffle (Fisher–Yates over [`mix`]): a different order at every call time.

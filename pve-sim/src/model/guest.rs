@@ -6,6 +6,14 @@
 //! - the **truth**, every byte the NIC ever moved, which nothing resets and which
 //!   `/sim/truth` reports. An observer that handles resets perfectly and polls often enough
 //!   sees exactly the truth; the difference is what the counters themselves lost.
+//!
+//! `/cluster/resources` shows the counters only as `pvestatd` last pushed them, so each NIC
+//! also remembers its device counters at the guest's last push. When a device ends (its
+//! process ends, or the NIC is re-created or removed while the process goes on), the bytes
+//! it moved since that push were never shown by any push: they are added to the NIC's
+//! **unobservable** bytes. When a device is re-created or removed while the process goes
+//! on, the value it had at the last push leaves the pushed sum too, which an observer of
+//! the sum alone cannot tell from no growth: that value is kept as **recreated-pushed**.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,6 +59,13 @@ pub struct Nic {
     pub truth_tx: u64,
     /// The applied `netN` config; `None` once the NIC was deleted (its truth stays).
     pub config: Option<NetConfig>,
+    /// The device counters `(rx, tx)` at the guest's last push; 0 for a device never pushed.
+    pub pushed: (u64, u64),
+    /// Bytes `(rx, tx)` that ended devices moved after their last push: no push showed them.
+    pub unobservable: (u64, u64),
+    /// Counters `(rx, tx)` at their last push of the devices re-created or removed while the
+    /// guest's process went on.
+    pub recreated_pushed: (u64, u64),
 }
 
 impl Nic {
@@ -64,6 +79,9 @@ impl Nic {
             truth_rx: 0,
             truth_tx: 0,
             config: Some(config),
+            pushed: (0, 0),
+            unobservable: (0, 0),
+            recreated_pushed: (0, 0),
         }
     }
 
@@ -79,10 +97,19 @@ impl Nic {
         self.config.as_ref().is_some_and(NetConfig::has_host_device)
     }
 
-    /// The device is destroyed and created again: its counters start over.
-    pub fn reset_counters(&mut self) {
+    /// The device ends (and may be created again): its counters start over. What it moved
+    /// since the last push becomes unobservable; if the process goes on (`recreated`), its
+    /// pushed value leaves the pushed sum.
+    pub fn end_device(&mut self, recreated: bool) {
+        self.unobservable.0 += self.counter_rx - self.pushed.0;
+        self.unobservable.1 += self.counter_tx - self.pushed.1;
+        if recreated {
+            self.recreated_pushed.0 += self.pushed.0;
+            self.recreated_pushed.1 += self.pushed.1;
+        }
         self.counter_rx = 0;
         self.counter_tx = 0;
+        self.pushed = (0, 0);
     }
 }
 
@@ -247,6 +274,23 @@ impl Guest {
             .fold((0, 0), |(r, t), n| (r + n.truth_rx, t + n.truth_tx))
     }
 
+    /// Sum of the unobservable bytes `(rx, tx)` over all NIC slots.
+    pub fn unobservable(&self) -> (u64, u64) {
+        sum(self.nics.values().map(|n| n.unobservable))
+    }
+
+    /// Sum of the recreated-pushed bytes `(rx, tx)` over all NIC slots.
+    pub fn recreated_pushed(&self) -> (u64, u64) {
+        sum(self.nics.values().map(|n| n.recreated_pushed))
+    }
+
+    /// `pvestatd` pushed this guest's counters: every device remembers its value.
+    pub fn mark_pushed(&mut self) {
+        for n in self.nics.values_mut() {
+            n.pushed = (n.counter_rx, n.counter_tx);
+        }
+    }
+
     /// CPU use as a fraction of `cpus`, a deterministic wobble per minute.
     pub fn cpu(&self, now_ms: u64) -> f64 {
         if !self.is_running() || self.is_paused() {
@@ -292,7 +336,7 @@ impl Guest {
             self.counter_resets += 1;
         }
         for nic in self.nics.values_mut() {
-            nic.reset_counters();
+            nic.end_device(false);
         }
         self.mark_disturbed(now_ms);
     }
@@ -397,6 +441,11 @@ pub fn default_profile(vmid: u32, index: u8) -> Profile {
     }
 }
 
+/// Adds up pairs.
+fn sum(pairs: impl Iterator<Item = (u64, u64)>) -> (u64, u64) {
+    pairs.fold((0, 0), |(r, t), (a, b)| (r + a, t + b))
+}
+
 /// The NIC slot index of a `netN` key.
 pub fn net_index(key: &str) -> Option<u8> {
     let n: u8 = key.strip_prefix("net")?.parse().ok()?;
@@ -407,6 +456,19 @@ impl Guest {
     /// Installs `config` into NIC slot `index` at `now_ms` (`None` removes the device).
     /// `recreate` means a new host device: its counters start over.
     pub fn set_nic(&mut self, index: u8, config: Option<NetConfig>, now_ms: u64, recreate: bool) {
+        let had_device = self.nics.get(&index).is_some_and(Nic::has_device);
+        let nic = self.install_nic(index, config);
+        if !(recreate || !had_device || !nic.has_device()) {
+            return;
+        }
+        let had_bytes = nic.counter_rx != 0 || nic.counter_tx != 0;
+        nic.end_device(true);
+        self.counter_resets += u64::from(had_bytes);
+        self.mark_disturbed(now_ms);
+    }
+
+    /// Writes `config` into slot `index` (creating the slot) without touching its device.
+    fn install_nic(&mut self, index: u8, config: Option<NetConfig>) -> &mut Nic {
         let key = format!("net{index}");
         match &config {
             Some(c) => self.config.insert(key, c.print()),
@@ -419,15 +481,8 @@ impl Guest {
                 config.clone().expect("new NIC has a config"),
             )
         });
-        let had_device = nic.has_device();
         nic.config = config;
-        if recreate || !had_device || !nic.has_device() {
-            if nic.counter_rx != 0 || nic.counter_tx != 0 {
-                self.counter_resets += 1;
-            }
-            nic.reset_counters();
-            self.mark_disturbed(now_ms);
-        }
+        nic
     }
 
     /// Moves pending config into the applied config (PVE does this at start).
@@ -445,8 +500,8 @@ impl Guest {
         for (key, value) in pending {
             if let Some(i) = net_index(&key) {
                 if let Ok(cfg) = NetConfig::parse(self.kind, &value) {
-                    // Counters are reset by the start that follows.
-                    self.set_nic(i, Some(cfg), 0, true);
+                    // The start that follows creates every device anew.
+                    self.install_nic(i, Some(cfg));
                     continue;
                 }
             }

@@ -2,13 +2,13 @@
 //!
 //! [`Cluster`] is plain state with no I/O and no real clock: "now" only moves when
 //! [`Cluster::advance_to`] is called, which integrates every guest's traffic up to that time,
-//! finishes the tasks due, and refreshes the `/cluster/resources` snapshot the way `pvestatd`
-//! does every 10 seconds. The HTTP layer owns the clock and calls `advance_to` before each
+//! finishes the tasks due, and has every running `pvestatd` push its node's stats at each
+//! 10 s boundary crossed. The HTTP layer owns the clock and calls `advance_to` before each
 //! request; tests can drive a `Cluster` directly.
 //!
 //! Split by concern: `guest` (one guest and its counters), `power` (power actions, tasks,
-//! out-of-band guest events), `configure` (config reads and writes), `snapshot` (the 10 s
-//! status cache), `version` (per-release behaviour).
+//! out-of-band guest events), `configure` (config reads and writes), `snapshot` (pushed
+//! stats joined with live identity), `version` (per-release behaviour).
 
 pub mod configure;
 pub mod guest;
@@ -25,12 +25,9 @@ use crate::netconf::{GuestKind, NetConfig};
 use crate::scenario::{PowerSpec, Scenario, TaskTiming};
 use crate::traffic::{Profile, SeedRng};
 use guest::{Guest, Nic, Power};
-use snapshot::Snapshot;
+use snapshot::StatusCache;
 use task::{Job, Task};
 use version::PveVersion;
-
-/// How often the `/cluster/resources` status cache is refreshed (pvestatd's 10 s).
-pub const SNAPSHOT_MS: u64 = 10_000;
 
 /// One cluster node.
 #[derive(Clone, Debug)]
@@ -47,6 +44,17 @@ pub struct Node {
     pub memory: u64,
     /// Simulated boot time, ms.
     pub boot_ms: u64,
+    /// Its `pvestatd` is stalled: the node answers its API but pushes no stats.
+    pub stalled: bool,
+    /// Simulated time of its last stats push, ms.
+    pub pushed_ms: Option<u64>,
+}
+
+impl Node {
+    /// Whether its `pvestatd` pushes stats (online and not stalled).
+    pub fn pushes(&self) -> bool {
+        self.online && !self.stalled
+    }
 }
 
 /// A task waiting to end.
@@ -81,8 +89,8 @@ pub struct Cluster {
     timers: BTreeMap<(u64, u64), Timer>,
     /// Simulated now, epoch ms.
     now_ms: u64,
-    /// The latest `/cluster/resources` status cache.
-    snapshot: Snapshot,
+    /// The stats each node's `pvestatd` last pushed.
+    stats: StatusCache,
     /// Randomness for PIDs, MACs and new NICs' traffic.
     rng: SeedRng,
     /// Sequence number for timers and PIDs.
@@ -126,6 +134,8 @@ impl Cluster {
                 cpus: n.cpus,
                 memory: n.memory_mb * 1024 * 1024,
                 boot_ms: now_ms.saturating_sub(86_400_000),
+                stalled: n.stalled,
+                pushed_ms: None,
             })
             .collect();
         for n in &nodes {
@@ -145,7 +155,7 @@ impl Cluster {
             tasks: BTreeMap::new(),
             timers: BTreeMap::new(),
             now_ms,
-            snapshot: Snapshot::default(),
+            stats: StatusCache::default(),
             rng: SeedRng::new(scn.seed),
             seq: 0,
         };
@@ -154,7 +164,9 @@ impl Cluster {
                 .add_guest(g, scn.seed)
                 .map_err(|e| format!("guest {}: {e}", g.vmid))?;
         }
-        cluster.take_snapshot();
+        // The cluster has been running: every node that pushes has just pushed.
+        cluster.push_stats();
+        cluster.stats.through_ms = now_ms / snapshot::PUSH_MS * snapshot::PUSH_MS;
         Ok(cluster)
     }
 
@@ -262,11 +274,6 @@ impl Cluster {
         online * 2 > self.nodes.len()
     }
 
-    /// The latest status cache.
-    pub fn snapshot(&self) -> &Snapshot {
-        &self.snapshot
-    }
-
     /// Routes a `/nodes/{node}/...` call: unknown node → hostname lookup error, offline → 595.
     pub fn route(&self, node: &str) -> ApiResult<&Node> {
         let n = self.node(node).ok_or_else(|| {
@@ -296,29 +303,26 @@ impl Cluster {
     }
 
     /// Moves simulated time forward to `t_ms` (never backwards): traffic flows, tasks due
-    /// end in order, and the status cache is refreshed at the last 10 s boundary crossed.
+    /// end in order, and nodes push their stats at the 10 s boundaries crossed (a task due
+    /// on a boundary ends before that push).
+    ///
+    /// Between two tasks nothing changes but the counters, so only the last boundary
+    /// before each task (and before `t_ms`) is pushed: the records come out the same as
+    /// if every boundary had been.
     pub fn advance_to(&mut self, t_ms: u64) {
         if t_ms <= self.now_ms {
             return;
         }
-        let boundary = t_ms / SNAPSHOT_MS * SNAPSHOT_MS;
-        if boundary > self.snapshot.taken_ms && boundary >= self.now_ms {
-            self.run_until(boundary);
-            self.take_snapshot();
-        }
-        self.run_until(t_ms);
-    }
-
-    /// Runs tasks due up to `t_ms` in order, moving traffic in between.
-    fn run_until(&mut self, t_ms: u64) {
         while let Some((&(at, seq), _)) = self.timers.first_key_value() {
             if at > t_ms {
                 break;
             }
+            self.push_through(at - 1);
             let timer = self.timers.remove(&(at, seq)).expect("first key exists");
             self.flow_to(at);
             self.finish_task(&timer.upid);
         }
+        self.push_through(t_ms);
         self.flow_to(t_ms);
     }
 
@@ -332,11 +336,6 @@ impl Cluster {
             g.run(from, t_ms);
         }
         self.now_ms = t_ms;
-    }
-
-    /// Refreshes the status cache from the live state.
-    fn take_snapshot(&mut self) {
-        self.snapshot = Snapshot::take(self);
     }
 
     fn next_seq(&mut self) -> u64 {

@@ -43,7 +43,11 @@ fn keys(v: &Value) -> Vec<&str> {
 async fn truth_has_the_documented_shape() {
     let h = Harness::basic().await;
     let t = h.truth().await;
-    assert_eq!(keys(&t), ["guests", "time", "time_ms"]);
+    assert_eq!(keys(&t), ["guests", "nodes", "time", "time_ms"]);
+    assert_eq!(
+        t["nodes"]["pve1"],
+        json!({"online": true, "stalled": false, "pushed_at": 1_767_225_600})
+    );
     assert_eq!(t["time"], 1_767_225_600);
     assert_eq!(t["time_ms"], 1_767_225_600_000u64);
     assert_eq!(keys(&t["guests"]), ["100", "101", "102", "9000"]);
@@ -57,9 +61,14 @@ async fn truth_has_the_documented_shape() {
             "netout",
             "nics",
             "node",
+            "pushed_at",
+            "recreated_pushed_rx_bytes",
+            "recreated_pushed_tx_bytes",
             "running",
             "rx_bytes",
-            "tx_bytes"
+            "tx_bytes",
+            "unobservable_rx_bytes",
+            "unobservable_tx_bytes"
         ]
     );
     assert_eq!(
@@ -73,11 +82,23 @@ async fn truth_has_the_documented_shape() {
             "counter_rx",
             "counter_tx",
             "present",
+            "recreated_pushed_rx_bytes",
+            "recreated_pushed_tx_bytes",
             "rx_bytes",
-            "tx_bytes"
+            "tx_bytes",
+            "unobservable_rx_bytes",
+            "unobservable_tx_bytes"
         ]
     );
-    for k in ["rx_bytes", "tx_bytes", "netin", "netout", "counter_resets"] {
+    for k in [
+        "rx_bytes",
+        "tx_bytes",
+        "netin",
+        "netout",
+        "counter_resets",
+        "unobservable_rx_bytes",
+        "recreated_pushed_tx_bytes",
+    ] {
         assert_eq!(g[k], 0, "{k} starts at 0");
     }
     assert_eq!(t["guests"]["9000"]["nics"], json!({}));
@@ -276,14 +297,15 @@ async fn migrate_moves_the_guest_and_resets_its_counters() {
             .cloned()
             .unwrap()
     };
-    // /cluster/resources still shows the cache taken before the migration ...
+    // /cluster/resources names the new node at once (identity is live), with the old
+    // process's last push (taken at the start) ...
     let r = resources(h.get("/cluster/resources?type=vm").await);
     assert_eq!(
-        (&r["node"], &r["netin"]),
-        (&json!("pve1"), &json!(0)),
+        (&r["node"], &r["netin"], &r["uptime"]),
+        (&json!("pve2"), &json!(0), &json!(3600)),
         "{r}"
     );
-    // ... until the next 10 s refresh.
+    // ... until the target node pushes at the next 10 s boundary.
     h.advance(5).await;
     let r = resources(h.get("/cluster/resources?type=vm").await);
     assert_eq!(

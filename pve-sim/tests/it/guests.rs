@@ -398,13 +398,80 @@ async fn netstat_lists_running_qemu_taps_as_strings_equal_to_status_current() {
         assert_eq!(row["in"], nic["netin"].to_string());
         assert_eq!(row["out"], nic["netout"].to_string());
     }
-    let devs: BTreeSet<&str> = rows.iter().map(|r| r["dev"].as_str().unwrap()).collect();
-    assert_eq!(devs, BTreeSet::from(["net0", "net1"]));
-    // pve2 runs only an LXC (no taps) and a stopped VM.
-    assert_eq!(h.get("/nodes/pve2/netstat").await, serde_json::json!([]));
+    let devs: Vec<&str> = rows.iter().map(|r| r["dev"].as_str().unwrap()).collect();
+    assert_eq!(devs, ["net0", "net1"], "sorted by device name");
 
     let r = h
         .api("GET", "/nodes/pve1/netstat", &[("vmid", "100")])
         .await;
     assert_eq!(r.status, 400);
+}
+
+/// Three LXC and two QEMU guests on one node, NIC slots chosen so that the device names'
+/// order differs from the VMIDs' and slots' numeric order.
+const NETSTAT: &str = r#"
+start_time: 1767225600
+nodes: [{ name: pve1 }, { name: pve2 }]
+guests:
+  - vmid: 1000
+    type: lxc
+    node: pve1
+    nics:
+      - { config: "name=eth0,bridge=vmbr0", rx_rate: 100, tx_rate: 10, shaped: false }
+  - vmid: 200
+    type: qemu
+    node: pve1
+    nics:
+      - { index: 2, config: "virtio,bridge=vmbr0", rx_rate: 300, tx_rate: 30, shaped: false }
+      - { index: 10, config: "virtio,bridge=vmbr0", rx_rate: 400, tx_rate: 40, shaped: false }
+  - vmid: 300
+    type: lxc
+    node: pve1
+    nics:
+      - { config: "name=eth0,bridge=vmbr0", rx_rate: 500, tx_rate: 50, shaped: false }
+  - vmid: 301
+    type: lxc
+    node: pve1
+    status: stopped
+    nics:
+      - { config: "name=eth0,bridge=vmbr0", rx_rate: 600, tx_rate: 60, shaped: false }
+  - vmid: 400
+    type: qemu
+    node: pve2
+    nics:
+      - { config: "virtio,bridge=vmbr0", rx_rate: 700, tx_rate: 70, shaped: false }
+"#;
+
+#[tokio::test]
+async fn netstat_lists_taps_and_veths_sorted_by_device_name_with_live_string_values() {
+    let h = Harness::start(crate::util::scenario(NETSTAT)).await;
+    h.advance(7).await;
+    let ns = h.get("/nodes/pve1/netstat").await;
+    let listed: Vec<(&str, &str, &str, &str)> = ns
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["vmid"].as_str().unwrap(),
+                r["dev"].as_str().unwrap(),
+                r["in"].as_str().unwrap(),
+                r["out"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // tap200i10 < tap200i2 < veth1000i0 < veth300i0; the stopped CT 301 has no veth, and
+    // QEMU 400 lives on pve2. Values are live (7 s, between two pushes): in = to the guest.
+    assert_eq!(
+        listed,
+        [
+            ("200", "net10", "2800", "280"),
+            ("200", "net2", "2100", "210"),
+            ("1000", "net0", "700", "70"),
+            ("300", "net0", "3500", "350"),
+        ]
+    );
+    let truth = h.truth().await;
+    assert_eq!(truth["guests"]["300"]["nics"]["net0"]["rx_bytes"], 3500);
+    assert_eq!(truth["guests"]["200"]["nics"]["net10"]["tx_bytes"], 280);
 }

@@ -9,6 +9,8 @@
 //! - `config`: config reads and writes, digest, pending, canonical `netN`, live effects.
 //! - `control`: the `/sim/` API: truth, advance, guest events, faults, request log, scenario.
 //! - `property`: random event sequences; observed counter deltas against `/sim/truth`.
+//! - `pushes`: pushed stats and live identity, stalls and outages, unobservable bytes.
+//! - `push_property`: an ideal observer of the pushed stats against truth minus unobservable.
 
 mod access;
 mod auth;
@@ -18,5 +20,7 @@ mod control;
 mod guests;
 mod power;
 mod property;
+mod push_property;
+mod pushes;
 mod transport;
 mod util;

@@ -21,7 +21,7 @@ use crate::util::scenario;
 const TOKEN_ID: &str = "root@pam!prop";
 const TOKEN_SECRET: &str = "6f1c9a52-6b0e-4d8e-9f0a-0123456789ab";
 
-const NODES: [&str; 3] = ["pve1", "pve2", "pve3"];
+pub(crate) const NODES: [&str; 3] = ["pve1", "pve2", "pve3"];
 
 /// Three guests with shaped (daily pattern + bursts) traffic on two or one NICs.
 const SCENARIO: &str = r#"
@@ -48,7 +48,7 @@ guests:
       - { config: "e1000=BC:24:11:00:02:01,bridge=vmbr0", rx_rate: 999, tx_rate: 3 }
 "#;
 
-const VMIDS: [u32; 3] = [100, 101, 102];
+pub(crate) const VMIDS: [u32; 3] = [100, 101, 102];
 
 /// Something that happens to the cluster.
 #[derive(Clone, Debug)]
@@ -79,7 +79,12 @@ fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
-fn request(c: &mut Cluster, method: &str, path: &str, params: Params) -> Result<Value, String> {
+pub(crate) fn request(
+    c: &mut Cluster,
+    method: &str,
+    path: &str,
+    params: Params,
+) -> Result<Value, String> {
     let req = ApiRequest {
         method: method.to_string(),
         path: path.to_string(),
@@ -196,7 +201,11 @@ fn apply(c: &mut Cluster, e: &Event) {
 }
 
 /// Rewrites net0 of a guest through `PUT .../config` with the digest, as a client would.
-fn change_nic(c: &mut Cluster, vmid: u32, f: impl Fn(&NetConfig) -> String) -> Result<(), String> {
+pub(crate) fn change_nic(
+    c: &mut Cluster,
+    vmid: u32,
+    f: impl Fn(&NetConfig) -> String,
+) -> Result<(), String> {
     let g = &c.guests[&vmid];
     let (node, kind) = (g.node.clone(), g.kind);
     let t = if kind == GuestKind::Qemu {
@@ -217,7 +226,7 @@ fn change_nic(c: &mut Cluster, vmid: u32, f: impl Fn(&NetConfig) -> String) -> R
     request(c, "PUT", &path, params).map(|_| ())
 }
 
-fn new_cluster() -> Cluster {
+pub(crate) fn new_cluster() -> Cluster {
     let admin = AdminToken {
         id: TOKEN_ID.to_string(),
         secret: TOKEN_SECRET.to_string(),
