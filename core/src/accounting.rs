@@ -1,41 +1,106 @@
-//! The accountant: how many bytes a guest moved between two observations of its counters.
+//! The accountant: how many bytes a guest moved between two pushes of its counters.
 //!
 //! PVE's `netin`/`netout` are cumulative counters of the host's tap/veth devices, and they
 //! start over whenever the device does: stop/start, API reboot, migration, hibernation. A
-//! Prometheus `increase()` loses bytes at every such reset; the original tool lost whole
-//! periods. This module is the one place that decides, for one guest and one poll, what the
-//! new traffic is and why (DESIGN §3.1–3.2):
+//! Prometheus `increase()` loses bytes at every such reset. This module is the one place that
+//! decides, for one guest and one poll, what the new traffic is and why.
 //!
-//! - no reset: `cur - prev` per direction;
-//! - a new process since `prev` (the uptime is shorter than it can be, the guest moved to
-//!   another node, the guest was stopped at `prev`): `cur`, everything since the process
-//!   started — the bytes between `prev` and the restart are gone from the counters themselves;
-//! - a counter went down while the process lived on: one NIC's device was re-created (a model
-//!   or MAC change, a hot-unplug). PVE reports only the sum over NICs, so which NIC started
-//!   over is unknowable, and taking `cur` would count the other NICs' bytes twice (the
-//!   original tool's overcount). Only what is certainly new is counted: `cur - prev` where it
-//!   grew, nothing where it fell. This is where DESIGN §3.1's "a counter decreasing" is
-//!   deliberately narrowed: never overcount;
+//! **What a poll sees.** In `/cluster/resources` a guest's `status`, `uptime` and counters are
+//! the last *push* of pvestatd on its node (every [`PUSH_INTERVAL_SECS`]), while `node` is read
+//! live from the cluster config. So two polls may show the same push; after a migration the row
+//! names the new node with the old process's uptime and counters until the target pushes; a
+//! stalled or offline node's guests show their last push, frozen, for up to 5 minutes and then
+//! `unknown` without stats, while the guests may go on moving traffic. The accountant therefore
+//! keeps a *baseline*: the last push it saw, with the node the row named and the time the push
+//! was first seen, and compares each poll with it:
+//!
+//! - **the same push** (same run state, uptime and counters, whatever the node says): no new
+//!   data. Nothing is counted, nothing is reset, and the baseline stays as it was, time
+//!   included: frozen stats count nothing and lose nothing, and the gap is counted when pushes
+//!   resume. A guest shown `unknown` keeps its baseline the same way (the caller skips it);
+//! - **a fresh push, same process**: `cur - prev` per direction;
+//! - **a fresh push from a new process**: `cur`, everything since the process started; the
+//!   bytes between the old process's last push and its end were never shown by any push and
+//!   are gone. A node change alone is no evidence (the row changes before the stats do); a new
+//!   process is known only from fresh stats:
+//!   - the uptime is shorter than the same process could show ([`ResetReason::UptimeDecreased`]);
+//!   - the baseline push said stopped ([`ResetReason::WasStopped`]);
+//!   - the row had already named another node at an earlier poll than this push
+//!     ([`ResetReason::Migrated`]): pvestatd pushes only the guests whose config is on its own
+//!     node, so once the config moved, the old node stops pushing the guest and every later
+//!     push is the new host's, from a process started there (the one gap: an old-node cycle
+//!     that listed the guest before the move and pushes after a poll that already showed the
+//!     move; that needs a poll inside one cycle's run, and is accepted). A fresh push first
+//!     seen *together with* the node change is not such evidence: it may be the old node's
+//!     last push, made before the config moved. It is judged by uptime and counters alone,
+//!     and the baseline it becomes names the new node, so its process, whichever it is, is
+//!     never counted twice;
+//! - **a counter went down while the process lived on**: one NIC's device was re-created (a
+//!   model or MAC change, a hot-unplug). PVE reports only the sum over NICs, so which NIC
+//!   started over is unknowable, and taking `cur` would count the other NICs' bytes twice. Only
+//!   what is certainly new is counted: `cur - prev` where it grew, nothing where it fell
+//!   ([`ResetReason::DeviceRecreated`]). Never overcount;
 //! - a delta implying more than `max_bandwidth` over its interval is discarded, with a reason.
 //!
-//! Pure functions over `(prev, cur)`: no clock, no I/O, so every case is a table test and the
+//! **When.** A delta covers the time from its baseline push's first sighting to this push's
+//! first sighting (a new process's bytes at most its uptime). With polls right after pushes
+//! that is exactly when the bytes moved; across frozen or `unknown` stats it is the whole gap.
+//!
+//! Pure functions over `(known, cur)`: no clock, no I/O, so every case is a table test and the
 //! invariants are property tests.
 
-/// What one poll saw of one guest's counters.
+/// How often pvestatd pushes a node's guest stats into the cluster status, in seconds.
+pub const PUSH_INTERVAL_SECS: u64 = 10;
+
+/// Slack for the uptime test, in seconds.
+///
+/// The same process's uptime grows by exactly the time between its two pushes. That time is
+/// bounded below by what the exporter saw: the baseline push existed when it was first seen,
+/// and the new push did not exist yet at the last poll that still showed the baseline (or
+/// `unknown`). The bound is off by the parts the exporter cannot see: PVE serves its status
+/// dump from a cache up to 2 s old, a poll's request takes time after the poll's timestamp,
+/// and uptimes are whole seconds. One push interval covers all of them with room to spare; it
+/// costs nothing in practice, because a new process's first push shows an uptime of at most a
+/// push interval (more only after a stall, whose length then counts as waiting time), so a
+/// reboot is missed only when the old process was itself younger than about two intervals.
+pub const UPTIME_TOLERANCE_SECS: u64 = PUSH_INTERVAL_SECS;
+
+/// One push of a guest's stats as a poll saw it; as a baseline, as it was first seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counters {
-    /// Node the guest was on.
+    /// Node the guest's row named (live, not part of the push).
     pub node: String,
     /// Whether its process existed (running or paused).
     pub running: bool,
-    /// Seconds since its process started, as PVE reports it.
+    /// Seconds since its process started, as pushed.
     pub uptime: u64,
     /// Bytes sent to the guest since its devices were created.
     pub netin: u64,
     /// Bytes sent by the guest since its devices were created.
     pub netout: u64,
-    /// When we polled, epoch milliseconds.
+    /// When a poll saw it (as a baseline: first saw it), epoch milliseconds.
     pub at_ms: i64,
+}
+
+impl Counters {
+    /// Whether `other` shows the same push: same run state, uptime and counters. The node and
+    /// the time are not part of a push.
+    pub fn same_push(&self, other: &Counters) -> bool {
+        (self.running, self.uptime, self.netin, self.netout)
+            == (other.running, other.uptime, other.netin, other.netout)
+    }
+}
+
+/// What the accountant knows of a guest before a poll.
+#[derive(Clone, Copy, Debug)]
+pub struct Known<'a> {
+    /// The last push seen: the baseline of the next delta.
+    pub baseline: &'a Counters,
+    /// The node the row named at the last poll that listed the guest.
+    pub node: &'a str,
+    /// When that poll was made, epoch ms (not before `baseline.at_ms`). Across a restart the
+    /// baseline's own time, which only weakens the uptime test.
+    pub seen_ms: i64,
 }
 
 /// Why the counters are known to have started over.
@@ -44,11 +109,11 @@ pub enum ResetReason {
     /// `netin` or `netout` went down while the process lived on: a NIC device was
     /// re-created, and only growth is counted.
     DeviceRecreated,
-    /// The uptime is shorter than the time since the last poll allows.
+    /// The uptime is shorter than the same process could show.
     UptimeDecreased,
-    /// The guest is on another node (a new process there).
+    /// The guest had left the baseline's node before this push (a new process elsewhere).
     Migrated,
-    /// The guest was stopped at the last poll and runs now.
+    /// The baseline push said stopped and this one says running.
     WasStopped,
 }
 
@@ -73,6 +138,8 @@ impl DiscardReason {
 pub enum Outcome {
     /// First sight of the guest: its counters become the baseline, nothing is counted.
     Baseline,
+    /// The same push as the baseline again (frozen or not yet refreshed): no new data.
+    Unchanged,
     /// Counters continued: `cur - prev`.
     Continued,
     /// Counters started over: `cur`.
@@ -83,14 +150,14 @@ pub enum Outcome {
     Discarded(DiscardReason),
 }
 
-/// Bytes a guest moved between two polls, and the time they cover.
+/// Bytes a guest moved between two pushes, and the time they cover.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delta {
     /// Bytes to the guest.
     pub rx: u64,
     /// Bytes from the guest.
     pub tx: u64,
-    /// Start of the covered interval, epoch ms (the previous poll).
+    /// Start of the covered interval, epoch ms (the baseline push's first sighting).
     pub from_ms: i64,
     /// End of the covered interval, epoch ms (this poll).
     pub to_ms: i64,
@@ -98,13 +165,49 @@ pub struct Delta {
     pub outcome: Outcome,
 }
 
-/// Slack for the uptime test, in seconds. `/cluster/resources` serves a status cache up to
-/// 10 s old, so two polls `elapsed` apart may see uptimes that grew by up to ~10 s less.
-pub const UPTIME_TOLERANCE_SECS: u64 = 15;
+/// One poll of one guest accounted: the delta and the baseline for the next poll.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// What to count.
+    pub delta: Delta,
+    /// What to compare the next poll with (the old baseline, untouched, on
+    /// [`Outcome::Unchanged`]).
+    pub baseline: Counters,
+}
 
-/// The delta between `prev` and `cur` (DESIGN §3.1–3.2). `max_bandwidth` is in bytes per
-/// second per direction.
-pub fn delta(prev: Option<&Counters>, cur: &Counters, max_bandwidth: u64) -> Delta {
+/// Accounts `cur` against what is known. `max_bandwidth` is in bytes per second per direction.
+pub fn step(known: Option<Known<'_>>, cur: &Counters, max_bandwidth: u64) -> Step {
+    let nothing = |outcome| Delta {
+        rx: 0,
+        tx: 0,
+        from_ms: cur.at_ms,
+        to_ms: cur.at_ms,
+        outcome,
+    };
+    let Some(known) = known else {
+        return Step {
+            delta: nothing(Outcome::Baseline),
+            baseline: cur.clone(),
+        };
+    };
+    let prev = known.baseline;
+    if prev.same_push(cur) {
+        return Step {
+            delta: nothing(Outcome::Unchanged),
+            baseline: prev.clone(),
+        };
+    }
+    let delta = fresh_delta(&known, cur, max_bandwidth);
+    Step {
+        delta,
+        baseline: cur.clone(),
+    }
+}
+
+/// The delta of a push that differs from the baseline.
+fn fresh_delta(known: &Known<'_>, cur: &Counters, max_bandwidth: u64) -> Delta {
+    let prev = known.baseline;
+    let from = prev.at_ms.min(cur.at_ms);
     let make = |rx, tx, from_ms, outcome| Delta {
         rx,
         tx,
@@ -112,10 +215,6 @@ pub fn delta(prev: Option<&Counters>, cur: &Counters, max_bandwidth: u64) -> Del
         to_ms: cur.at_ms,
         outcome,
     };
-    let Some(prev) = prev else {
-        return make(0, 0, cur.at_ms, Outcome::Baseline);
-    };
-    let from = prev.at_ms.min(cur.at_ms);
     if !cur.running {
         return make(0, 0, from, Outcome::Stopped);
     }
@@ -123,7 +222,7 @@ pub fn delta(prev: Option<&Counters>, cur: &Counters, max_bandwidth: u64) -> Del
         cur.netin.saturating_sub(prev.netin),
         cur.netout.saturating_sub(prev.netout),
     );
-    let (rx, tx, outcome) = match reset_reason(prev, cur) {
+    let (rx, tx, outcome) = match reset_reason(known, cur) {
         // Which NIC started over is unknowable from the sum: count only growth.
         Some(ResetReason::DeviceRecreated) => (
             grown.0,
@@ -133,12 +232,13 @@ pub fn delta(prev: Option<&Counters>, cur: &Counters, max_bandwidth: u64) -> Del
         Some(reason) => (cur.netin, cur.netout, Outcome::Reset(reason)),
         None => (grown.0, grown.1, Outcome::Continued),
     };
-    // A reset delta's bytes were all moved since the process started: it covers at most the
-    // uptime, which places it correctly when it is later spread over periods.
+    // A new process's bytes were all moved since it started: the delta covers at most its
+    // uptime, which places it correctly when it is spread over periods.
     let from = match outcome {
-        Outcome::Reset(r) if r != ResetReason::DeviceRecreated => {
-            from.max(cur.at_ms - cur.uptime as i64 * 1000)
-        }
+        Outcome::Reset(r) if r != ResetReason::DeviceRecreated => from.max(
+            cur.at_ms
+                .saturating_sub(cur.uptime.saturating_mul(1000) as i64),
+        ),
         _ => from,
     };
     let ceiling = u128::from(max_bandwidth) * ((cur.at_ms - from).max(1000) as u128) / 1000;
@@ -148,16 +248,19 @@ pub fn delta(prev: Option<&Counters>, cur: &Counters, max_bandwidth: u64) -> Del
     make(rx, tx, from, outcome)
 }
 
-/// The first reset signal that applies, if any.
-fn reset_reason(prev: &Counters, cur: &Counters) -> Option<ResetReason> {
-    if cur.node != prev.node {
+/// The first reset signal that applies to a fresh push, if any.
+fn reset_reason(known: &Known<'_>, cur: &Counters) -> Option<ResetReason> {
+    let prev = known.baseline;
+    if known.node != prev.node {
         return Some(ResetReason::Migrated);
     }
     if !prev.running {
         return Some(ResetReason::WasStopped);
     }
-    let elapsed = u64::try_from(cur.at_ms - prev.at_ms).unwrap_or(0) / 1000;
-    if cur.uptime + UPTIME_TOLERANCE_SECS < prev.uptime + elapsed {
+    // The same process's uptime grew by at least the time from the baseline's first sighting
+    // to the last poll that still showed no newer push.
+    let waited = u64::try_from(known.seen_ms - prev.at_ms).unwrap_or(0) / 1000;
+    if cur.uptime.saturating_add(UPTIME_TOLERANCE_SECS) < prev.uptime.saturating_add(waited) {
         return Some(ResetReason::UptimeDecreased);
     }
     if cur.netin < prev.netin || cur.netout < prev.netout {
@@ -167,129 +270,6 @@ fn reset_reason(prev: &Counters, cur: &Counters) -> Option<ResetReason> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    const GBIT: u64 = 125_000_000;
-
-    fn c(node: &str, running: bool, uptime: u64, netin: u64, netout: u64, at_s: i64) -> Counters {
-        Counters {
-            node: node.to_string(),
-            running,
-            uptime,
-            netin,
-            netout,
-            at_ms: at_s * 1000,
-        }
-    }
-
-    #[test]
-    fn each_signal_table() {
-        let prev = c("pve1", true, 1000, 5_000, 800, 100);
-        let cases = [
-            (
-                "continued",
-                c("pve1", true, 1060, 9_000, 900, 160),
-                Outcome::Continued,
-                (4_000, 100),
-            ),
-            (
-                "nic re-created",
-                c("pve1", true, 1060, 3_000, 900, 160),
-                Outcome::Reset(ResetReason::DeviceRecreated),
-                (0, 100),
-            ),
-            (
-                "uptime short",
-                c("pve1", true, 30, 9_000, 900, 160),
-                Outcome::Reset(ResetReason::UptimeDecreased),
-                (9_000, 900),
-            ),
-            (
-                "migrated",
-                c("pve2", true, 1060, 9_000, 900, 160),
-                Outcome::Reset(ResetReason::Migrated),
-                (9_000, 900),
-            ),
-            (
-                "stopped now",
-                c("pve1", false, 0, 0, 0, 160),
-                Outcome::Stopped,
-                (0, 0),
-            ),
-            (
-                "too fast",
-                c("pve1", true, 1060, 5_000 + 61 * GBIT, 900, 160),
-                Outcome::Discarded(DiscardReason::TooFast),
-                (0, 0),
-            ),
-        ];
-        for (name, cur, outcome, (rx, tx)) in cases {
-            let d = delta(Some(&prev), &cur, GBIT);
-            assert_eq!((d.outcome, d.rx, d.tx), (outcome, rx, tx), "{name}");
-            // A reset's bytes are placed after the process start: 30 s of uptime.
-            let from = if name == "uptime short" {
-                130_000
-            } else {
-                100_000
-            };
-            assert_eq!((d.from_ms, d.to_ms), (from, 160_000), "{name}");
-        }
-    }
-
-    #[test]
-    fn first_sight_is_a_baseline_and_a_stopped_guest_counts_from_its_start() {
-        let first = c("pve1", true, 500, 7_000, 70, 100);
-        assert_eq!(delta(None, &first, GBIT).outcome, Outcome::Baseline);
-        assert_eq!(delta(None, &first, GBIT).rx, 0);
-        let stopped = c("pve1", false, 0, 0, 0, 100);
-        let started = c("pve1", true, 50, 4_000, 40, 160);
-        let d = delta(Some(&stopped), &started, GBIT);
-        assert_eq!(
-            (d.outcome, d.rx, d.tx),
-            (Outcome::Reset(ResetReason::WasStopped), 4_000, 40)
-        );
-    }
-
-    #[test]
-    fn snapshot_lag_within_tolerance_is_not_a_reset() {
-        // The second poll sees a status cache 10 s staler than the first.
-        let prev = c("pve1", true, 1000, 5_000, 800, 100);
-        let cur = c("pve1", true, 1050, 6_000, 900, 160);
-        assert_eq!(delta(Some(&prev), &cur, GBIT).outcome, Outcome::Continued);
-    }
-
-    #[test]
-    fn a_long_outage_is_covered_by_one_delta() {
-        let prev = c("pve1", true, 1000, 5_000, 800, 100);
-        let cur = c("pve1", true, 1000 + 600, 905_000, 800, 700);
-        let d = delta(Some(&prev), &cur, GBIT);
-        assert_eq!((d.rx, d.from_ms, d.to_ms), (900_000, 100_000, 700_000));
-    }
-
-    proptest! {
-        #[test]
-        fn deltas_never_exceed_what_the_counters_show(
-            pn in 0u64..1 << 40, po in 0u64..1 << 40, cn in 0u64..1 << 40, co in 0u64..1 << 40,
-            pu in 0u64..1 << 30, cu in 0u64..1 << 30, dt in 0i64..100_000,
-            prun: bool, crun: bool, moved: bool,
-        ) {
-            let prev = c("pve1", prun, pu, if prun { pn } else { 0 }, if prun { po } else { 0 }, 1_000);
-            let cur = c(if moved { "pve2" } else { "pve1" }, crun, cu, if crun { cn } else { 0 }, if crun { co } else { 0 }, 1_000 + dt);
-            let d = delta(Some(&prev), &cur, u64::MAX / 2);
-            // Never negative (u64), never more than the current counters hold.
-            prop_assert!(d.rx <= cur.netin && d.tx <= cur.netout);
-            // Only a new process may count more than the growth.
-            if !matches!(d.outcome, Outcome::Reset(r) if r != ResetReason::DeviceRecreated) {
-                prop_assert!(d.rx <= cur.netin.saturating_sub(prev.netin));
-                prop_assert!(d.tx <= cur.netout.saturating_sub(prev.netout));
-            }
-            // A continued delta is exactly the difference.
-            if d.outcome == Outcome::Continued {
-                prop_assert_eq!((d.rx, d.tx), (cur.netin - prev.netin, cur.netout - prev.netout));
-            }
-            prop_assert!(d.from_ms <= d.to_ms);
-        }
-    }
-}
+mod history_tests;
+#[cfg(test)]
+mod tests;

@@ -1,10 +1,12 @@
 //! One poll cycle's accounting: from PVE's guest list to what the store commits.
 //!
-//! The [`Ledger`] remembers, per guest, the last raw counters and the accounted totals (it
-//! starts from what the store persisted, so a restart loses nothing). For each guest of a
-//! poll it asks the accountant for the delta, spreads the delta over the 5-minute buckets and
-//! calendar periods it covers (exactly, in proportion to time), and collects it all into one
-//! [`CycleWrite`].
+//! The [`Ledger`] remembers, per guest, the baseline push (the last one seen, with the time it
+//! was first seen) and the accounted totals (it starts from what the store persisted, so a
+//! restart loses nothing). For each guest of a poll it asks the accountant for the delta,
+//! spreads the delta over the 5-minute buckets and calendar periods it covers (exactly, in
+//! proportion to time), and collects it all into one [`CycleWrite`]. Every listed guest with a
+//! baseline is written each cycle, its baseline unchanged when the poll showed no new push,
+//! so the stored baseline keeps its first sighting across restarts.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::accounting::{self, Counters, Outcome};
+use crate::accounting::{self, Counters, Known, Outcome};
 use crate::guest::GuestType;
 use crate::period::{split_even, Cover, PeriodSpec};
 use crate::pve::GuestResource;
@@ -43,8 +45,11 @@ impl Selection {
 pub struct Tracked {
     /// Identity and state from the last poll.
     pub info: GuestInfo,
-    /// Raw counters from the last poll with status data.
+    /// The last push seen, as first seen: the baseline of the next delta.
     pub last: Option<RawCounters>,
+    /// When a poll last listed the guest, epoch ms (with or without stats). Not persisted:
+    /// after a restart it is the baseline's time, which only weakens the uptime test.
+    pub seen_ms: i64,
     /// Accounted lifetime totals.
     pub totals: GuestTotals,
 }
@@ -77,7 +82,7 @@ pub struct CycleReport {
     pub resets: usize,
     /// Deltas discarded.
     pub discarded: usize,
-    /// Guests without status data (node not reporting), left untouched.
+    /// Guests without status data (`unknown`: node not pushing), baselines kept.
     pub unknown: usize,
 }
 
@@ -92,7 +97,16 @@ impl Ledger {
         let guests = state
             .guests
             .into_iter()
-            .map(|(vmid, (info, last, totals))| (vmid, Tracked { info, last, totals }))
+            .map(|(vmid, (info, last, totals))| {
+                let seen_ms = last.as_ref().map_or(i64::MIN, |c| c.at_ms);
+                let tracked = Tracked {
+                    info,
+                    last,
+                    seen_ms,
+                    totals,
+                };
+                (vmid, tracked)
+            })
             .collect();
         Ledger {
             guests,
@@ -130,16 +144,16 @@ impl Ledger {
         };
         let mut report = CycleReport::default();
         let mut discarded: BTreeMap<String, u64> = BTreeMap::new();
-        // Most guests' deltas cover the same interval (last poll to now): compute each
+        // Most guests' deltas cover the same interval (last push to now): compute each
         // interval's period windows once per cycle.
         let mut covers: HashMap<(i64, i64), Vec<Cover>> = HashMap::new();
         for g in polled.iter().filter(|g| selection.wants(g)) {
-            let (Some(uptime), Some(netin), Some(netout)) = (g.uptime, g.netin, g.netout) else {
+            let Some(cur) = counters(g, now_ms) else {
                 report.unknown += 1;
+                write.guests.extend(self.keep_unknown(g, now_ms));
                 continue;
             };
             report.guests += 1;
-            let running = g.status != "stopped";
             let info = GuestInfo {
                 vmid: g.vmid,
                 guest_type: g.guest_type,
@@ -147,23 +161,21 @@ impl Ledger {
                 node: g.node.clone(),
                 tags: g.tags.clone(),
                 template: g.template,
-                running,
-            };
-            let cur = Counters {
-                node: g.node.clone(),
-                running,
-                uptime,
-                netin: if running { netin } else { 0 },
-                netout: if running { netout } else { 0 },
-                at_ms: now_ms,
+                running: cur.running,
             };
             let tracked = self.guests.entry(g.vmid).or_insert_with(|| Tracked {
                 info: info.clone(),
                 last: None,
+                seen_ms: now_ms,
                 totals: GuestTotals::default(),
             });
-            let prev = tracked.last.clone();
-            let d = accounting::delta(prev.as_ref(), &cur, self.max_bandwidth);
+            let known = tracked.last.as_ref().map(|baseline| Known {
+                baseline,
+                node: &tracked.info.node,
+                seen_ms: tracked.seen_ms,
+            });
+            let step = accounting::step(known, &cur, self.max_bandwidth);
+            let d = step.delta;
             let reset = matches!(d.outcome, Outcome::Reset(_));
             if reset {
                 report.resets += 1;
@@ -181,8 +193,8 @@ impl Ledger {
             tracked.totals.rx += d.rx;
             tracked.totals.tx += d.tx;
             tracked.info = info.clone();
-            let counters: RawCounters = cur;
-            tracked.last = Some(counters.clone());
+            tracked.last = Some(step.baseline.clone());
+            tracked.seen_ms = now_ms;
             let (buckets, periods) = if d.rx == 0 && d.tx == 0 {
                 (Vec::new(), Vec::new())
             } else {
@@ -197,7 +209,7 @@ impl Ledger {
             };
             write.guests.push(GuestWrite {
                 info,
-                counters,
+                counters: step.baseline,
                 rx: d.rx,
                 tx: d.tx,
                 reset,
@@ -210,6 +222,27 @@ impl Ledger {
             write.discarded.push((reason, n));
         }
         (write, report)
+    }
+
+    /// A guest listed without stats (`unknown`: its node has not pushed for 5 minutes):
+    /// nothing is counted and its baseline stays, so the gap is counted at its next push. Its
+    /// live identity (node, tags) is kept up to date; what only a push tells (name, template,
+    /// run state) stays as last pushed. A guest never seen with stats is left out.
+    fn keep_unknown(&mut self, g: &GuestResource, now_ms: i64) -> Option<GuestWrite> {
+        let tracked = self.guests.get_mut(&g.vmid)?;
+        let baseline = tracked.last.clone()?;
+        tracked.info.node = g.node.clone();
+        tracked.info.tags = g.tags.clone();
+        tracked.seen_ms = now_ms;
+        Some(GuestWrite {
+            info: tracked.info.clone(),
+            counters: baseline,
+            rx: 0,
+            tx: 0,
+            reset: false,
+            buckets: Vec::new(),
+            periods: Vec::new(),
+        })
     }
 
     /// Spreads a delta over 5-minute buckets and over every tracked period's windows.
@@ -227,7 +260,27 @@ impl Ledger {
     }
 }
 
+/// What a poll shows of a guest's last push, `None` without stats (`unknown`). A stopped
+/// guest's counters read 0.
+fn counters(g: &GuestResource, now_ms: i64) -> Option<Counters> {
+    let (Some(uptime), Some(netin), Some(netout)) = (g.uptime, g.netin, g.netout) else {
+        return None;
+    };
+    let running = g.status != "stopped";
+    Some(Counters {
+        node: g.node.clone(),
+        running,
+        uptime,
+        netin: if running { netin } else { 0 },
+        netout: if running { netout } else { 0 },
+        at_ms: now_ms,
+    })
+}
+
 /// Epoch milliseconds as a timestamp (clamped into jiff's range).
 pub fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
+
+#[cfg(test)]
+mod tests;

@@ -271,6 +271,10 @@ impl Exporter {
                 tags: t.info.tags.join(";"),
                 template: t.info.template,
                 running: t.info.running,
+                stats_age: t
+                    .last
+                    .as_ref()
+                    .map_or(0.0, |c| (now_ms - c.at_ms).max(0) as f64 / 1000.0),
                 rx_total: t.totals.rx,
                 tx_total: t.totals.tx,
                 resets: t.totals.resets,

@@ -30,6 +30,10 @@ pub struct GuestSnapshot {
     pub template: bool,
     /// Whether its process exists.
     pub running: bool,
+    /// Seconds since its stats last changed (since its current push was first seen): about a
+    /// push interval (10 s) at most while its node pushes, growing while the node is stalled or offline
+    /// (stats frozen, then `unknown`) and while the guest stays stopped.
+    pub stats_age: f64,
     /// Accounted bytes to the guest, ever.
     pub rx_total: u64,
     /// Accounted bytes from the guest, ever.

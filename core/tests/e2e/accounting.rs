@@ -187,3 +187,27 @@ async fn unauthorized_malformed_and_slow_answers_fail_the_cycle_cleanly() {
         );
     }
 }
+
+/// `guest_stats_age_seconds` tells how old a guest's stats are: about nothing while its node
+/// pushes changing stats, growing while they stay the same (here: a stopped guest).
+#[tokio::test]
+async fn stats_age_grows_while_the_stats_stay_the_same() {
+    let env = Env::start(TWO_GUESTS).await;
+    let mut exp = Exporter::open(&env.config("", "")).unwrap();
+    env.poll(&mut exp).await.unwrap();
+    env.control("POST", "/guests/100/stop", None).await;
+    env.run(&mut exp, 1, 60).await;
+    let age = |exp: &Exporter, id: &str| {
+        let labels = format!("id=\"{id}\"");
+        sample(
+            &metrics_text(exp),
+            "pve_traffic_guest_stats_age_seconds",
+            &labels,
+        )
+        .unwrap()
+    };
+    let stopped_at = age(&exp, "qemu/100");
+    env.run(&mut exp, 3, 60).await;
+    assert_eq!(age(&exp, "qemu/100"), stopped_at + 180.0);
+    assert_eq!(age(&exp, "lxc/101"), 0.0);
+}

@@ -6,6 +6,8 @@
 //!   re-created NICs, restarts of the exporter, outages and broken answers.
 //! - `periods`: calendar period gauges and quota usage across hour/day/month boundaries in
 //!   UTC, Asia/Kathmandu and Europe/Berlin (DST), and `reset_day: 31` in February.
+//! - `pushes`: exact to the bytes no push showed through migrations, node outages of 2 and 6
+//!   minutes and a pvestatd stall, lifetime totals, hour windows and 5-minute buckets.
 //! - `metrics`: the exposition formats, and `promtool check metrics`.
 //! - `enforcer`: actions fire once, restore exactly, survive operators, fail safe.
 
@@ -13,4 +15,5 @@ mod accounting;
 mod enforcer;
 mod metrics;
 mod periods;
+mod pushes;
 mod util;

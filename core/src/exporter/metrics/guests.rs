@@ -4,7 +4,8 @@ use super::{name, PerItem};
 use crate::exporter::snapshot::{GuestSnapshot, Snapshot};
 use crate::exposition::{Encoder, Kind};
 
-/// `guest_info`, `guest_running`, receive/transmit totals and counter resets.
+/// `guest_info`, `guest_running`, `guest_stats_age_seconds`, receive/transmit totals and
+/// counter resets.
 pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
     enc.family(
         &name("guest_info"),
@@ -33,6 +34,14 @@ pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
     for g in &s.guests {
         let id = &g.id;
         enc.sample(&[("id", id)], if g.running { 1.0 } else { 0.0 });
+    }
+    enc.family(
+        &name("guest_stats_age_seconds"),
+        "Seconds since the guest's PVE stats last changed; grows while its node does not push them (stalled or offline) and while it stays stopped.",
+        Kind::Gauge,
+    );
+    for g in &s.guests {
+        enc.sample(&[("id", &g.id)], g.stats_age);
     }
     let totals: [PerItem<GuestSnapshot>; 3] = [
         PerItem {
