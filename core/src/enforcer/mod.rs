@@ -11,6 +11,7 @@
 
 pub mod cycle;
 pub mod desired;
+pub mod fresh;
 pub mod metrics;
 pub mod nic;
 pub mod plan;
@@ -64,9 +65,8 @@ pub struct Enforcer {
     client: Client,
     store: SqliteStore,
     state: BTreeMap<u32, GuestEnforcement>,
-    /// When each enforced guest's config was last read, epoch ms (memory only: after a
-    /// restart every enforced guest is verified once).
-    verified: std::collections::HashMap<u32, i64>,
+    /// What the cycles remember in memory only.
+    memory: cycle::CycleMemory,
     dry_run: bool,
     stats: Arc<Mutex<Stats>>,
 }
@@ -83,7 +83,7 @@ impl Enforcer {
             config: config.clone(),
             store,
             state,
-            verified: Default::default(),
+            memory: Default::default(),
             dry_run: dry_run || config.enforcer.dry_run,
             stats: Arc::new(Mutex::new(Stats::default())),
         })
@@ -111,7 +111,7 @@ impl Enforcer {
             &self.client,
             &mut self.store,
             &mut self.state,
-            &mut self.verified,
+            &mut self.memory,
             now_ms,
             self.dry_run,
         )

@@ -2,6 +2,7 @@
 //! simulator's time; what the enforcer did is read back from `/sim/requests` and the guests'
 //! configs, never from the enforcer itself.
 
+use pve_traffic::enforcer::nic::LinkMeaning;
 use pve_traffic::enforcer::reconcile::{reconcile_guest, Effects, Pass};
 use pve_traffic::enforcer::state::{Desired, GuestEnforcement, Stage};
 use pve_traffic::enforcer::Enforcer;
@@ -473,5 +474,6 @@ fn pass(now_ms: i64) -> Pass {
         shutdown_timeout_ms: 120_000,
         dry_run: false,
         verify_nics: true,
+        lxc_link: LinkMeaning::Value,
     }
 }
