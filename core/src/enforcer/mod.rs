@@ -4,7 +4,9 @@
 //! - `state`: what the enforcer persists, and why restarting it is safe;
 //! - `desired`: the pure evaluation of rules against usage; `plan`: its table;
 //! - `nic`: editing `netN` strings (rate, link_down) and restoring them exactly;
-//! - `reconcile`: one guest, crash-safe; `cycle`: the whole cluster, fail-safe;
+//! - `reconcile`: one guest, crash-safe, by the state PVE shows (HA, halted VMs, pending
+//!   NIC changes); `cycle`: the whole cluster, fail-safe;
+//! - `fresh`: whether a guest's pushed stats are fresh enough to act on;
 //! - `metrics`: the enforcer's `/metrics`.
 //!
 //! [`Enforcer`] holds the client, the store and the persisted state; [`run`] is the daemon.

@@ -668,3 +668,59 @@ async fn reconcile_nics(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_values_are_edited_and_pending_deletions_left_out() {
+        let current: BTreeMap<String, String> = [
+            ("net0", "virtio=AA,bridge=vmbr0"),
+            ("net1", "virtio=BB,bridge=vmbr1"),
+            ("net2", "virtio=CC,bridge=vmbr2"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+        let pending: BTreeMap<String, PendingChange> = [
+            ("net0", PendingChange::Value("e1000=AA,bridge=vmbr0".into())),
+            ("net2", PendingChange::Delete),
+            (
+                "net3",
+                PendingChange::Value("virtio=DD,bridge=vmbr3".into()),
+            ),
+            ("memory", PendingChange::Value("4096".into())),
+        ]
+        .map(|(k, v)| (k.to_string(), v))
+        .into();
+        let (nets, from_pending, deleted) = nets_to_edit(&current, &pending);
+        assert_eq!(
+            nets.into_iter().collect::<Vec<_>>(),
+            [
+                ("net0".to_string(), "e1000=AA,bridge=vmbr0".to_string()),
+                ("net1".to_string(), "virtio=BB,bridge=vmbr1".to_string()),
+                ("net3".to_string(), "virtio=DD,bridge=vmbr3".to_string()),
+            ]
+        );
+        assert_eq!(from_pending, ["net0", "net3"]);
+        assert_eq!(
+            deleted.into_iter().collect::<Vec<_>>(),
+            [("net2".to_string(), "virtio=CC,bridge=vmbr2".to_string())]
+        );
+    }
+
+    #[test]
+    fn start_tasks_are_told_from_power_off_tasks_by_their_upid() {
+        let task = |kind: &str| PendingShutdown {
+            upid: format!("UPID:pve1:1:2:3:{kind}:100:root@pam:"),
+            node: "pve1".into(),
+            deadline_ms: 0,
+        };
+        for kind in ["qmstart", "vzstart", "hastart"] {
+            assert!(is_start_task(&task(kind)), "{kind}");
+        }
+        for kind in ["qmshutdown", "vzshutdown", "hastop", "qmstop", "vzstop"] {
+            assert!(!is_start_task(&task(kind)), "{kind}");
+        }
+    }
+}
