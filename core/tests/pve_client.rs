@@ -555,14 +555,14 @@ mod fixtures {
     /// `<name>:`, then each guest (`Debug`), then each note. Reading in one pass must not
     /// change a guest, a note or their order.
     const EXPECTED: &str = r#"odd:
-GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: ["prod", "web", "eu-west"], lock: None, pool: None }
-GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct1"), uptime: Some(10), netin: Some(1), netout: Some(2), template: false, tags: [], lock: None, pool: None }
-GuestResource { vmid: 102, guest_type: Qemu, node: "pve1", status: "paused", name: Some("big"), uptime: Some(5), netin: Some(1200000000000000), netout: Some(1500), template: true, tags: [], lock: None, pool: None }
-GuestResource { vmid: 103, guest_type: Qemu, node: "pve3", status: "unknown", name: None, uptime: None, netin: None, netout: None, template: false, tags: [], lock: Some("migrate"), pool: None }
-GuestResource { vmid: 104, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("1234"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: [], lock: None, pool: None }
-GuestResource { vmid: 105, guest_type: Lxc, node: "pve2", status: "stopped", name: Some("tmpl-ct"), uptime: Some(0), netin: Some(0), netout: Some(0), template: true, tags: [], lock: None, pool: None }
-GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "unknown", name: None, uptime: None, netin: Some(7), netout: Some(8), template: false, tags: [], lock: None, pool: None }
-GuestResource { vmid: 108, guest_type: Qemu, node: "pve1", status: "running", name: None, uptime: Some(3), netin: None, netout: Some(5), template: false, tags: [], lock: None, pool: None }
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: ["prod", "web", "eu-west"], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct1"), uptime: Some(10), netin: Some(1), netout: Some(2), template: false, tags: [], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 102, guest_type: Qemu, node: "pve1", status: "paused", name: Some("big"), uptime: Some(5), netin: Some(1200000000000000), netout: Some(1500), template: true, tags: [], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 103, guest_type: Qemu, node: "pve3", status: "unknown", name: None, uptime: None, netin: None, netout: None, template: false, tags: [], lock: Some("migrate"), pool: None, hastate: None }
+GuestResource { vmid: 104, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("1234"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: [], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 105, guest_type: Lxc, node: "pve2", status: "stopped", name: Some("tmpl-ct"), uptime: Some(0), netin: Some(0), netout: Some(0), template: true, tags: [], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "unknown", name: None, uptime: None, netin: Some(7), netout: Some(8), template: false, tags: [], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 108, guest_type: Qemu, node: "pve1", status: "running", name: None, uptime: Some(3), netin: None, netout: Some(5), template: false, tags: [], lock: None, pool: None, hastate: None }
 note: skipped entry #6 (openvz/106): unknown guest type "openvz" (expected qemu or lxc)
 note: skipped entry #8 (qemu/abc): vmid: expected a non-negative integer, got "abc"
 note: skipped entry #9 (qemu/109): no node
@@ -570,30 +570,30 @@ note: ignored netin of entry #10 (qemu/108): expected a non-negative integer, go
 note: skipped entry #13: expected an object, got a string
 note: skipped a second entry for VMID 101 (lxc/101 on pve1): VMIDs are unique
 pve9:
-GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: ["prod", "web"], lock: None, pool: Some("tenant-a") }
-GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "stopped", name: Some("ct1"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: [], lock: Some("backup"), pool: None }
-GuestResource { vmid: 9000, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("tmpl-debian"), uptime: Some(0), netin: Some(0), netout: Some(0), template: true, tags: [], lock: None, pool: None }
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: ["prod", "web"], lock: None, pool: Some("tenant-a"), hastate: Some("started") }
+GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "stopped", name: Some("ct1"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: [], lock: Some("backup"), pool: None, hastate: None }
+GuestResource { vmid: 9000, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("tmpl-debian"), uptime: Some(0), netin: Some(0), netout: Some(0), template: true, tags: [], lock: None, pool: None, hastate: None }
 sim:
-GuestResource { vmid: 100, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-100"), uptime: Some(4200), netin: Some(464782200), netout: Some(159433200), template: false, tags: ["db", "monitored", "prod"], lock: None, pool: Some("pool1") }
-GuestResource { vmid: 101, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-101"), uptime: Some(4200), netin: Some(3831000), netout: Some(189087000), template: false, tags: ["prod"], lock: None, pool: None }
-GuestResource { vmid: 102, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-102"), uptime: Some(4200), netin: Some(9099600), netout: Some(118596600), template: false, tags: ["prod", "tenant-a"], lock: None, pool: Some("pool2") }
-GuestResource { vmid: 103, guest_type: Qemu, node: "pve1", status: "running", name: Some("vm-103"), uptime: Some(4200), netin: Some(420000), netout: Some(207000), template: false, tags: ["db"], lock: None, pool: Some("pool2") }
-GuestResource { vmid: 104, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-104"), uptime: Some(4200), netin: Some(318786000), netout: Some(2802000), template: false, tags: ["monitored"], lock: None, pool: Some("pool2") }
-GuestResource { vmid: 105, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("vm-105"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: ["monitored"], lock: None, pool: Some("pool3") }
-GuestResource { vmid: 106, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-106"), uptime: Some(4200), netin: Some(994200), netout: Some(7220400), template: false, tags: ["dev", "monitored"], lock: None, pool: None }
-GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-107"), uptime: Some(4200), netin: Some(975921600), netout: Some(13239600), template: false, tags: ["dev", "prod", "tenant-a"], lock: None, pool: None }
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-100"), uptime: Some(4200), netin: Some(464782200), netout: Some(159433200), template: false, tags: ["db", "monitored", "prod"], lock: None, pool: Some("pool1"), hastate: None }
+GuestResource { vmid: 101, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-101"), uptime: Some(4200), netin: Some(3831000), netout: Some(189087000), template: false, tags: ["prod"], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 102, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-102"), uptime: Some(4200), netin: Some(9099600), netout: Some(118596600), template: false, tags: ["prod", "tenant-a"], lock: None, pool: Some("pool2"), hastate: None }
+GuestResource { vmid: 103, guest_type: Qemu, node: "pve1", status: "running", name: Some("vm-103"), uptime: Some(4200), netin: Some(420000), netout: Some(207000), template: false, tags: ["db"], lock: None, pool: Some("pool2"), hastate: None }
+GuestResource { vmid: 104, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-104"), uptime: Some(4200), netin: Some(318786000), netout: Some(2802000), template: false, tags: ["monitored"], lock: None, pool: Some("pool2"), hastate: None }
+GuestResource { vmid: 105, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("vm-105"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: ["monitored"], lock: None, pool: Some("pool3"), hastate: None }
+GuestResource { vmid: 106, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-106"), uptime: Some(4200), netin: Some(994200), netout: Some(7220400), template: false, tags: ["dev", "monitored"], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-107"), uptime: Some(4200), netin: Some(975921600), netout: Some(13239600), template: false, tags: ["dev", "prod", "tenant-a"], lock: None, pool: None, hastate: None }
 sim_legacy:
-GuestResource { vmid: 100, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-100"), uptime: Some(4200), netin: Some(464782200), netout: Some(159433200), template: false, tags: ["db", "monitored", "prod"], lock: None, pool: Some("pool1") }
-GuestResource { vmid: 101, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-101"), uptime: Some(4200), netin: Some(3831000), netout: Some(189087000), template: false, tags: ["prod"], lock: None, pool: None }
-GuestResource { vmid: 102, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-102"), uptime: Some(4200), netin: Some(9099600), netout: Some(118596600), template: false, tags: ["prod", "tenant-a"], lock: None, pool: Some("pool2") }
-GuestResource { vmid: 103, guest_type: Qemu, node: "pve1", status: "running", name: Some("vm-103"), uptime: Some(4200), netin: Some(420000), netout: Some(207000), template: false, tags: ["db"], lock: None, pool: Some("pool2") }
-GuestResource { vmid: 104, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-104"), uptime: Some(4200), netin: Some(318786000), netout: Some(2802000), template: false, tags: ["monitored"], lock: None, pool: Some("pool2") }
-GuestResource { vmid: 105, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("vm-105"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: ["monitored"], lock: None, pool: Some("pool3") }
-GuestResource { vmid: 106, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-106"), uptime: Some(4200), netin: Some(994200), netout: Some(7220400), template: false, tags: ["dev", "monitored"], lock: None, pool: None }
-GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-107"), uptime: Some(4200), netin: Some(975921600), netout: Some(13239600), template: false, tags: ["dev", "prod", "tenant-a"], lock: None, pool: None }
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-100"), uptime: Some(4200), netin: Some(464782200), netout: Some(159433200), template: false, tags: ["db", "monitored", "prod"], lock: None, pool: Some("pool1"), hastate: None }
+GuestResource { vmid: 101, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-101"), uptime: Some(4200), netin: Some(3831000), netout: Some(189087000), template: false, tags: ["prod"], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 102, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-102"), uptime: Some(4200), netin: Some(9099600), netout: Some(118596600), template: false, tags: ["prod", "tenant-a"], lock: None, pool: Some("pool2"), hastate: None }
+GuestResource { vmid: 103, guest_type: Qemu, node: "pve1", status: "running", name: Some("vm-103"), uptime: Some(4200), netin: Some(420000), netout: Some(207000), template: false, tags: ["db"], lock: None, pool: Some("pool2"), hastate: None }
+GuestResource { vmid: 104, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-104"), uptime: Some(4200), netin: Some(318786000), netout: Some(2802000), template: false, tags: ["monitored"], lock: None, pool: Some("pool2"), hastate: None }
+GuestResource { vmid: 105, guest_type: Qemu, node: "pve1", status: "stopped", name: Some("vm-105"), uptime: Some(0), netin: Some(0), netout: Some(0), template: false, tags: ["monitored"], lock: None, pool: Some("pool3"), hastate: None }
+GuestResource { vmid: 106, guest_type: Qemu, node: "pve2", status: "running", name: Some("vm-106"), uptime: Some(4200), netin: Some(994200), netout: Some(7220400), template: false, tags: ["dev", "monitored"], lock: None, pool: None, hastate: None }
+GuestResource { vmid: 107, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct-107"), uptime: Some(4200), netin: Some(975921600), netout: Some(13239600), template: false, tags: ["dev", "prod", "tenant-a"], lock: None, pool: None, hastate: None }
 unfiltered:
-GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: [], lock: None, pool: Some("tenant-a") }
-GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct1"), uptime: Some(120), netin: Some(4096), netout: Some(1024), template: false, tags: [], lock: None, pool: None }
+GuestResource { vmid: 100, guest_type: Qemu, node: "pve1", status: "running", name: Some("web1"), uptime: Some(86400), netin: Some(734003200), netout: Some(52428800), template: false, tags: [], lock: None, pool: Some("tenant-a"), hastate: None }
+GuestResource { vmid: 101, guest_type: Lxc, node: "pve2", status: "running", name: Some("ct1"), uptime: Some(120), netin: Some(4096), netout: Some(1024), template: false, tags: [], lock: None, pool: None, hastate: None }
 "#;
 
     #[test]

@@ -4,7 +4,8 @@
 //! Themes: `nics` (read `netN` → edit with `enforcer::nic` → write with the digest → the
 //! simulator's truth shows the effect → restore → byte-identical strings; digest
 //! conflicts), `power` (UPIDs, task status, PVE's task errors, LXC's synchronous refusals,
-//! the retry rule for writes). `util` starts a simulator per test on a free port; time
+//! the retry rule for writes), `reads` (what the enforcer reads before it writes: the live
+//! `status/current`, `/pending`, `/version`). `util` starts a simulator per test on a free port; time
 //! moves only by `/sim/advance`, never by sleeping.
 
 #[path = "support/sim.rs"]
@@ -46,11 +47,22 @@ mod nics {
     use std::collections::BTreeMap;
 
     use super::util::{Sim, CLUSTER};
-    use pve_traffic::enforcer::nic;
+    use pve_traffic::enforcer::nic::{self, LinkMeaning};
     use pve_traffic::enforcer::state::NicChange;
     use pve_traffic::guest::GuestType;
     use pve_traffic::pve::guest_config::{is_digest_conflict, GuestConfig};
     use pve_traffic::pve::Client;
+
+    /// The simulator runs PVE 9.1: `link_down` is read by value on QEMU and LXC alike.
+    const V: LinkMeaning = LinkMeaning::Value;
+
+    fn down(net: &str, change: &mut NicChange) -> String {
+        nic::apply_link_down(net, change, V)
+    }
+
+    fn restore(net: &str, change: &mut NicChange) -> String {
+        nic::restore(net, change, V)
+    }
 
     const GUESTS: [(&str, GuestType, u32); 2] = [
         ("pve1", GuestType::Qemu, 100),
@@ -87,7 +99,7 @@ mod nics {
         for guest in GUESTS {
             let (node, ty, vmid) = guest;
             let mut changes = BTreeMap::new();
-            let before = edit_all(&c, guest, &mut changes, nic::apply_link_down).await;
+            let before = edit_all(&c, guest, &mut changes, down).await;
             assert!(!before.nets.is_empty());
             assert_eq!(before.digest.len(), 40, "SHA-1 hex");
 
@@ -114,7 +126,7 @@ mod nics {
             assert_eq!(t1["running"], true, "a disconnect is not a stop");
 
             // Restore: the strings read back are exactly the originals.
-            edit_all(&c, guest, &mut changes, nic::restore).await;
+            edit_all(&c, guest, &mut changes, restore).await;
             let after = c.guest_config(node, ty, vmid).await.unwrap();
             assert_eq!(after.nets, before.nets, "{ty}/{vmid}");
             assert!(changes
@@ -187,7 +199,7 @@ mod nics {
         assert_eq!(now.nets["net1"], op, "never loosened");
 
         // Restore: net0 as it was; net1 keeps the operator's rate.
-        edit_all(&c, GUESTS[0], &mut changes, nic::restore).await;
+        edit_all(&c, GUESTS[0], &mut changes, restore).await;
         let after = c.guest_config("pve1", GuestType::Qemu, 100).await.unwrap();
         assert_eq!(after.nets["net0"], before.nets["net0"]);
         assert_eq!(after.nets["net1"], op);
@@ -214,7 +226,7 @@ mod nics {
             s.clear_requests().await;
 
             let mut change = NicChange::default();
-            let down = nic::apply_link_down(&ours.nets["net0"], &mut change);
+            let down = nic::apply_link_down(&ours.nets["net0"], &mut change, V);
             let err = c
                 .set_guest_nets(node, ty, vmid, &[("net0".into(), down)], &ours.digest)
                 .await
@@ -230,7 +242,7 @@ mod nics {
             // Read again, redo the edit on the fresh string: the other change survives.
             let fresh = c.guest_config(node, ty, vmid).await.unwrap();
             let mut change = NicChange::default();
-            let down = nic::apply_link_down(&fresh.nets["net0"], &mut change);
+            let down = nic::apply_link_down(&fresh.nets["net0"], &mut change, V);
             c.set_guest_nets(node, ty, vmid, &[("net0".into(), down)], &fresh.digest)
                 .await
                 .unwrap();
@@ -284,8 +296,8 @@ mod nics {
         let c = s.ca_client();
         let mut changes = BTreeMap::new();
         let guest = ("pve1", GuestType::Qemu, 102);
-        let before = edit_all(&c, guest, &mut changes, nic::apply_link_down).await;
-        edit_all(&c, guest, &mut changes, nic::restore).await;
+        let before = edit_all(&c, guest, &mut changes, down).await;
+        edit_all(&c, guest, &mut changes, restore).await;
         let after = c.guest_config("pve1", GuestType::Qemu, 102).await.unwrap();
         assert_eq!(after.nets, before.nets);
     }
@@ -466,5 +478,76 @@ mod power {
         assert_eq!(s.requests().await.len(), 1, "may have acted: not repeated");
         s.advance(5).await;
         assert!(c.task_status("pve1", &upid).await.unwrap().succeeded());
+    }
+}
+
+mod reads {
+    use super::util::{Sim, CLUSTER};
+    use pve_traffic::guest::GuestType;
+    use pve_traffic::pve::PendingChange;
+
+    /// `status/current` is the node's live view: the QMP state and uptime now, whatever the
+    /// last push said; and 595 (an error) while the node is offline.
+    #[tokio::test]
+    async fn live_status_comes_from_the_node() {
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
+        s.advance(25).await;
+        let live = c.guest_status("pve1", GuestType::Qemu, 100).await.unwrap();
+        let pushed = c.cluster_guests().await.unwrap()[0].uptime.unwrap();
+        assert_eq!(live.status, "running");
+        assert_eq!(
+            live.uptime,
+            Some(pushed + 5),
+            "pushed at +20 s, read at +25 s"
+        );
+        assert_eq!(live.hastate, None);
+        s.control(
+            reqwest::Method::POST,
+            "/guests/100/qmp-state?state=paused",
+            None,
+        )
+        .await;
+        s.control(reqwest::Method::POST, "/guests/100/ha?state=started", None)
+            .await;
+        let live = c.guest_status("pve1", GuestType::Qemu, 100).await.unwrap();
+        assert_eq!(live.shown_status(), "paused");
+        assert!(live.hastate.is_some());
+        let guests = c.cluster_guests().await.unwrap();
+        assert_eq!(guests[0].status, "running", "not pushed yet");
+        assert!(guests[0].hastate.is_some(), "hastate is live");
+        s.control(reqwest::Method::POST, "/nodes/pve1/offline", None)
+            .await;
+        let e = c
+            .guest_status("pve1", GuestType::Qemu, 100)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("595"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn pending_values_and_the_version() {
+        let s = Sim::yaml(CLUSTER).await;
+        let c = s.ca_client();
+        assert!(c
+            .guest_pending("pve2", GuestType::Lxc, 101)
+            .await
+            .unwrap()
+            .is_empty());
+        let theirs = "name=eth0,bridge=vmbr5,firewall=1,hwaddr=BC:24:11:00:00:03,ip=dhcp,type=veth";
+        s.control(
+            reqwest::Method::POST,
+            &format!(
+                "/guests/101/pending?key=net0&value={}",
+                theirs.replace(',', "%2C")
+            ),
+            None,
+        )
+        .await;
+        let p = c.guest_pending("pve2", GuestType::Lxc, 101).await.unwrap();
+        assert_eq!(p["net0"], PendingChange::Value(theirs.to_string()));
+        let v = c.version().await.unwrap();
+        assert_eq!(v.major(), Some(9));
+        assert!(!v.lxc_link_down_is_any_key());
     }
 }

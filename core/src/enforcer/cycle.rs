@@ -1,11 +1,18 @@
 //! One enforcer cycle over the whole cluster: fail-safe checks, evaluation, and the
 //! reconciliation of every guest that needs it.
+//!
+//! Guests are acted on only on fresh stats: a guest PVE shows as `unknown` (its node has
+//! pushed nothing for 5 minutes) is not evaluated at all, and one whose pushed stats turn
+//! out stale when the enforcer is about to act (see [`super::fresh`]) is left alone that
+//! cycle. Both are reported per guest ([`CycleOutcome::skipped`]), with the reason, and the
+//! cycle goes on with the other guests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use crate::config::Config;
 use crate::enforcer::desired::{evaluate, Evaluation, GuestFacts, Usage};
+use crate::enforcer::nic::LinkMeaning;
 use crate::enforcer::reconcile::{reconcile_guest, Effects, Pass};
 use crate::enforcer::state::{ActionRecord, Desired, GuestEnforcement, Stage};
 
@@ -79,6 +86,20 @@ pub struct CycleOutcome {
     pub evaluation_seconds: f64,
     /// PVE's `id` (`qemu/100`) of every enforced guest PVE listed this cycle.
     pub ids: HashMap<u32, String>,
+    /// Guests left alone this cycle: VMID → (`id`, reason label, why). Reasons:
+    /// `unknown_status` (PVE has no stats for it), `stale_stats` (its pushed stats are stale).
+    pub skipped: BTreeMap<u32, (String, &'static str, String)>,
+}
+
+/// What the enforcer keeps in memory between cycles (lost on restart, by design: each item
+/// is re-learned in the first cycle).
+#[derive(Clone, Debug, Default)]
+pub struct CycleMemory {
+    /// When each enforced guest's config was last read, epoch ms: after a restart every
+    /// enforced guest is verified once.
+    pub verified: HashMap<u32, i64>,
+    /// What an LXC `link_down` key means on this cluster, once `/version` was read.
+    pub lxc_link: Option<LinkMeaning>,
 }
 
 /// The enforcer's persistent side: the store, written through [`Effects`].
@@ -127,7 +148,7 @@ pub async fn run_cycle(
     client: &Client,
     store: &mut SqliteStore,
     state: &mut BTreeMap<u32, GuestEnforcement>,
-    verified: &mut HashMap<u32, i64>,
+    memory: &mut CycleMemory,
     now_ms: i64,
     dry_run: bool,
 ) -> CycleOutcome {
@@ -159,6 +180,24 @@ pub async fn run_cycle(
             return out;
         }
     };
+    let lxc_link = match memory.lxc_link {
+        Some(l) => l,
+        None => match client.version().await {
+            Ok(v) => {
+                let l = if v.lxc_link_down_is_any_key() {
+                    LinkMeaning::AnyKey
+                } else {
+                    LinkMeaning::Value
+                };
+                memory.lxc_link = Some(l);
+                l
+            }
+            Err(e) => {
+                out.fail_safe = Some(FailSafe::Pve(e.to_string()));
+                return out;
+            }
+        },
+    };
     // 3. Evaluate (pure).
     let started = Instant::now();
     let usage = match read_usage(store, config, now_ms) {
@@ -176,7 +215,12 @@ pub async fn run_cycle(
         }
     };
     // Guests without status data (their node is not reporting) are left alone.
-    let known: Vec<&GuestResource> = guests.iter().filter(|g| g.status != "unknown").collect();
+    let (known, unknown): (Vec<&GuestResource>, Vec<&GuestResource>) =
+        guests.iter().partition(|g| g.status != "unknown");
+    for g in unknown {
+        let why = format!("PVE shows no stats for it (node {} not reporting)", g.node);
+        out.skipped.insert(g.vmid, (g.id(), "unknown_status", why));
+    }
     let facts: Vec<GuestFacts> = known
         .iter()
         .map(|g| GuestFacts {
@@ -213,7 +257,8 @@ pub async fn run_cycle(
         let verify_nics = record
             .as_ref()
             .is_none_or(|r| r.stage == Stage::Intent || r.applied != eval.desired)
-            || verified
+            || memory
+                .verified
                 .get(&eval.vmid)
                 .is_none_or(|t| now_ms - t >= VERIFY_EVERY_MS);
         let pass = Pass {
@@ -221,6 +266,7 @@ pub async fn run_cycle(
             shutdown_timeout_ms: timeout_ms,
             dry_run,
             verify_nics,
+            lxc_link,
         };
         let mut effects = StoreEffects { store, state };
         let result = reconcile_guest(
@@ -234,11 +280,14 @@ pub async fn run_cycle(
         )
         .await;
         match (&result, verify_nics) {
+            (Ok(g), _) if g.skipped.is_some() => {
+                memory.verified.remove(&eval.vmid);
+            }
             (Ok(_), true) => {
-                verified.insert(eval.vmid, now_ms);
+                memory.verified.insert(eval.vmid, now_ms);
             }
             (Err(_), _) => {
-                verified.remove(&eval.vmid);
+                memory.verified.remove(&eval.vmid);
             }
             _ => {}
         }
@@ -251,6 +300,12 @@ pub async fn run_cycle(
             });
         match result {
             Ok(g) => {
+                if let Some(why) = g.skipped {
+                    tracing::warn!(vmid = eval.vmid, "left alone this cycle: {why}");
+                    out.skipped
+                        .insert(eval.vmid, (guest.id(), "stale_stats", why));
+                    continue;
+                }
                 out.writes += g.writes;
                 for (action, result, detail) in g.actions {
                     // A dry run decides, but does nothing: say so in the log and metrics.

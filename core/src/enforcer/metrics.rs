@@ -1,8 +1,9 @@
 //! The enforcer's `/metrics` (prefix `pve_traffic_enforcer_`) and `/healthz`.
 //!
 //! Counters of actions by action and result, guests enforced by rule and action, how long
-//! evaluation took, how old the usage data was, and whether the last cycle failed safe (and
-//! why): what an operator needs to trust, or distrust, what the enforcer does.
+//! evaluation took, how old the usage data was, whether the last cycle failed safe (and
+//! why), and which guests it left alone because their stats were `unknown` or stale: what
+//! an operator needs to trust, or distrust, what the enforcer does.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,10 @@ pub struct Stats {
     pub evaluation_seconds: f64,
     /// Age of the usage data at the last cycle, seconds.
     pub data_age_seconds: Option<i64>,
+    /// Guests the last cycle left alone: (`id`, reason).
+    pub guest_skipped: Vec<(String, String)>,
+    /// Guests left alone since start, summed over cycles, by reason.
+    pub skips: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -56,6 +61,14 @@ impl Stats {
         self.last_fail_safe = out.fail_safe.as_ref().map(|f| f.reason().to_string());
         if let Some(reason) = &self.last_fail_safe {
             *self.fail_safe.entry(reason.clone()).or_default() += 1;
+        }
+        self.guest_skipped = out
+            .skipped
+            .values()
+            .map(|(id, reason, _)| (id.clone(), reason.to_string()))
+            .collect();
+        for (_, reason) in &self.guest_skipped {
+            *self.skips.entry(reason.clone()).or_default() += 1;
         }
         self.evaluation_seconds = out.evaluation_seconds;
         self.data_age_seconds = out.data_age_s;
@@ -134,6 +147,22 @@ impl Stats {
             Kind::Counter,
         );
         for (reason, v) in &self.fail_safe {
+            e.sample_u64(&[("reason", reason)], *v);
+        }
+        e.family(
+            &n("guest_skipped"),
+            "1 for each guest the last cycle left alone, by reason: unknown_status (PVE has no stats for it) or stale_stats (its node's pushed stats are stale).",
+            Kind::Gauge,
+        );
+        for (id, reason) in &self.guest_skipped {
+            e.sample(&[("id", id), ("reason", reason)], 1.0);
+        }
+        e.family(
+            &n("guest_skips_total"),
+            "Guests left alone since start, summed over cycles, by reason.",
+            Kind::Counter,
+        );
+        for (reason, v) in &self.skips {
             e.sample_u64(&[("reason", reason)], *v);
         }
         e.family(

@@ -4,13 +4,16 @@
 //! - `state`: what the enforcer persists, and why restarting it is safe;
 //! - `desired`: the pure evaluation of rules against usage; `plan`: its table;
 //! - `nic`: editing `netN` strings (rate, link_down) and restoring them exactly;
-//! - `reconcile`: one guest, crash-safe; `cycle`: the whole cluster, fail-safe;
+//! - `reconcile`: one guest, crash-safe, by the state PVE shows (HA, halted VMs, pending
+//!   NIC changes); `cycle`: the whole cluster, fail-safe;
+//! - `fresh`: whether a guest's pushed stats are fresh enough to act on;
 //! - `metrics`: the enforcer's `/metrics`.
 //!
 //! [`Enforcer`] holds the client, the store and the persisted state; [`run`] is the daemon.
 
 pub mod cycle;
 pub mod desired;
+pub mod fresh;
 pub mod metrics;
 pub mod nic;
 pub mod plan;
@@ -64,9 +67,8 @@ pub struct Enforcer {
     client: Client,
     store: SqliteStore,
     state: BTreeMap<u32, GuestEnforcement>,
-    /// When each enforced guest's config was last read, epoch ms (memory only: after a
-    /// restart every enforced guest is verified once).
-    verified: std::collections::HashMap<u32, i64>,
+    /// What the cycles remember in memory only.
+    memory: cycle::CycleMemory,
     dry_run: bool,
     stats: Arc<Mutex<Stats>>,
 }
@@ -83,7 +85,7 @@ impl Enforcer {
             config: config.clone(),
             store,
             state,
-            verified: Default::default(),
+            memory: Default::default(),
             dry_run: dry_run || config.enforcer.dry_run,
             stats: Arc::new(Mutex::new(Stats::default())),
         })
@@ -111,7 +113,7 @@ impl Enforcer {
             &self.client,
             &mut self.store,
             &mut self.state,
-            &mut self.verified,
+            &mut self.memory,
             now_ms,
             self.dry_run,
         )

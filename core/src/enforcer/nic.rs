@@ -161,10 +161,28 @@ fn same_rate(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-/// A `link_down` value as PVE reads it: `1`/`on`/`yes`/`true` (or another non-zero number).
-fn is_down(value: Option<&str>) -> bool {
+/// What a `link_down` key means on a guest.
+///
+/// QEMU (every version) and LXC from pve-container 6.0 (PVE 9) read the value: `1` takes
+/// the link down, `0` leaves it up. pve-container before 6.0 (PVE 7.x and 8.x) brings the
+/// veth down for any `link_down` key, `0` included; only an absent key means up. So on those
+/// the enforcer never writes `link_down=0` to mean up (it removes the key, which is up
+/// everywhere) and takes a `link_down=0` it finds for a link that is down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkMeaning {
+    /// A true value is down, a false one (or none) up.
+    #[default]
+    Value,
+    /// Any `link_down` key is down; only an absent key is up.
+    AnyKey,
+}
+
+/// Whether a `link_down` value takes the link down: `1`/`on`/`yes`/`true` (or another
+/// non-zero number), or, with [`LinkMeaning::AnyKey`], any value at all.
+fn is_down(value: Option<&str>, meaning: LinkMeaning) -> bool {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => false,
+        Some(_) if meaning == LinkMeaning::AnyKey => true,
         Some(v) => match v.as_str() {
             "" | "0" | "off" | "no" | "false" => false,
             "1" | "on" | "yes" | "true" => true,
@@ -173,16 +191,17 @@ fn is_down(value: Option<&str>) -> bool {
     }
 }
 
-/// Whether two `link_down` values mean the same.
-fn same_link(a: Option<&str>, b: Option<&str>) -> bool {
-    a == b || (a.is_some() && b.is_some() && is_down(a) == is_down(b))
+/// Whether two `link_down` values mean the same. Under [`LinkMeaning::AnyKey`] an operator's
+/// `link_down=0` where the enforcer wrote `1` is still down, so still the enforcer's to undo.
+fn same_link(a: Option<&str>, b: Option<&str>, meaning: LinkMeaning) -> bool {
+    a == b || (a.is_some() && b.is_some() && is_down(a, meaning) == is_down(b, meaning))
 }
 
 /// Whether the key still holds what the enforcer wrote.
 fn still_ours(
     change: &KeyChange,
     current: Option<&str>,
-    same: fn(Option<&str>, Option<&str>) -> bool,
+    same: impl Fn(Option<&str>, Option<&str>) -> bool,
 ) -> bool {
     change
         .set
@@ -245,11 +264,11 @@ pub fn apply_rate(net: &str, mb: f64, change: &mut NicChange) -> String {
 }
 
 /// The NIC string with `link_down=1`; records the original in `change` when the enforcer
-/// is the one pulling the cable. A link an operator already took down is left alone and
-/// not recorded, so restoring does not bring it up.
-pub fn apply_link_down(net: &str, change: &mut NicChange) -> String {
+/// is the one pulling the cable. A link an operator already took down (as `meaning` reads
+/// it) is left alone and not recorded, so restoring does not bring it up.
+pub fn apply_link_down(net: &str, change: &mut NicChange, meaning: LinkMeaning) -> String {
     let current = get_key(net, LINK_DOWN);
-    if is_down(current.as_deref()) {
+    if is_down(current.as_deref(), meaning) {
         return net.to_string();
     }
     record(&mut change.link_down, current.as_deref(), Some("1"));
@@ -257,24 +276,22 @@ pub fn apply_link_down(net: &str, change: &mut NicChange) -> String {
 }
 
 /// Undoes the enforcer's changes for the keys it set: a key still holding what the
-/// enforcer set gets its original back (removed if it was absent); a key an operator
-/// changed since keeps the operator's value. Clears `set`; `original` stays for the record.
-pub fn restore(net: &str, change: &mut NicChange) -> String {
+/// enforcer set (as `meaning` reads `link_down`) gets its original back (removed if it was
+/// absent); a key an operator changed since keeps the operator's value. Clears `set`;
+/// `original` stays for the record.
+pub fn restore(net: &str, change: &mut NicChange, meaning: LinkMeaning) -> String {
     let mut out = net.to_string();
-    for (key, kc, same) in [
-        (
-            RATE,
-            &mut change.rate,
-            same_rate as fn(Option<&str>, Option<&str>) -> bool,
-        ),
-        (LINK_DOWN, &mut change.link_down, same_link),
-    ] {
-        let current = get_key(&out, key);
-        if still_ours(kc, current.as_deref(), same) {
-            out = with_key(&out, key, kc.original.as_deref());
-        }
-        kc.set = None;
+    let current = get_key(&out, RATE);
+    if still_ours(&change.rate, current.as_deref(), same_rate) {
+        out = with_key(&out, RATE, change.rate.original.as_deref());
     }
+    change.rate.set = None;
+    let current = get_key(&out, LINK_DOWN);
+    let same = |a: Option<&str>, b: Option<&str>| same_link(a, b, meaning);
+    if still_ours(&change.link_down, current.as_deref(), same) {
+        out = with_key(&out, LINK_DOWN, change.link_down.original.as_deref());
+    }
+    change.link_down.set = None;
     out
 }
 
@@ -299,6 +316,9 @@ pub fn format_rate(mb: f64) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// QEMU's meaning of `link_down` (and LXC's from pve-container 6.0).
+    const V: LinkMeaning = LinkMeaning::Value;
 
     const QEMU: &str = "virtio=BC:24:11:3A:5F:01,bridge=vmbr0,firewall=1,tag=20";
     const LXC: &str =
@@ -392,6 +412,37 @@ mod tests {
         assert_eq!(format_rate(-0.0), "0");
     }
 
+    /// pve-container before 6.0: any `link_down` key is down.
+    const OLD_LXC: LinkMeaning = LinkMeaning::AnyKey;
+
+    #[test]
+    fn an_old_containers_link_down_0_is_down_and_up_means_no_key() {
+        let zero = "name=eth0,bridge=vmbr0,hwaddr=AA,link_down=0,type=veth";
+        // Already down: left alone, nothing recorded, nothing to restore.
+        let mut c = NicChange::default();
+        assert_eq!(apply_link_down(zero, &mut c, OLD_LXC), zero);
+        assert_eq!(c, NicChange::default());
+        assert_eq!(restore(zero, &mut c, OLD_LXC), zero);
+        // From pve-container 6.0 the same string is up: taken down, the 0 given back.
+        let down = apply_link_down(zero, &mut c, V);
+        assert_eq!(
+            down,
+            "name=eth0,bridge=vmbr0,hwaddr=AA,link_down=1,type=veth"
+        );
+        assert_eq!(restore(&down, &mut c, V), zero);
+        // Up (no key): down with 1; back up by removing the key. An operator's
+        // `link_down=0` meanwhile is still down on an old container, so still ours to undo;
+        // from 6.0 it is the operator's "up" and stays.
+        let up = "name=eth0,bridge=vmbr0,hwaddr=AA,type=veth";
+        for (meaning, restored) in [(OLD_LXC, up), (V, zero)] {
+            let mut c = NicChange::default();
+            let down = apply_link_down(up, &mut c, meaning);
+            assert!(down.contains("link_down=1"), "{down}");
+            let op = with_key(&down, "link_down", Some("0"));
+            assert_eq!(restore(&op, &mut c, meaning), restored, "{meaning:?}");
+        }
+    }
+
     fn limited(net: &str, mb: f64) -> (String, NicChange) {
         let mut c = NicChange::default();
         let out = apply_rate(net, mb, &mut c);
@@ -407,7 +458,7 @@ mod tests {
         );
         assert_eq!(c.rate.original, None);
         assert_eq!(c.rate.set, Some(Some("5".into())));
-        assert_eq!(restore(&out, &mut c), QEMU);
+        assert_eq!(restore(&out, &mut c, V), QEMU);
         assert_eq!(c.rate.set, None);
     }
 
@@ -418,7 +469,7 @@ mod tests {
         assert_eq!(out, "virtio=BC:24:11:3A:5F:01,bridge=vmbr0,rate=5");
         assert_eq!(c.rate.original.as_deref(), Some("12.50"));
         assert_eq!(
-            restore(&out, &mut c),
+            restore(&out, &mut c, V),
             net,
             "the original text, not a reprint"
         );
@@ -429,7 +480,7 @@ mod tests {
         let net = "virtio=AA,rate=0";
         let (out, mut c) = limited(net, 5.0);
         assert_eq!(out, "virtio=AA,rate=5");
-        assert_eq!(restore(&out, &mut c), net);
+        assert_eq!(restore(&out, &mut c, V), net);
     }
 
     #[test]
@@ -459,7 +510,7 @@ mod tests {
         let back = apply_rate(&mid, 20.0, &mut c);
         assert_eq!(back, net);
         assert_eq!(c.rate.set, None);
-        assert_eq!(restore(&back, &mut c), net);
+        assert_eq!(restore(&back, &mut c, V), net);
     }
 
     #[test]
@@ -469,7 +520,7 @@ mod tests {
         // The same rate, printed differently by someone else, is still the enforcer's.
         let reprinted = with_key(&out, "rate", Some("10.0"));
         assert_eq!(apply_rate(&reprinted, 10.0, &mut c), reprinted);
-        assert_eq!(restore(&reprinted, &mut c), "virtio=AA");
+        assert_eq!(restore(&reprinted, &mut c, V), "virtio=AA");
     }
 
     #[test]
@@ -477,9 +528,9 @@ mod tests {
         for net in [QEMU, LXC, "virtio=AA,rate=50", "virtio=AA,link_down=0"] {
             let mut c1 = NicChange::default();
             let once = apply_rate(net, 5.0, &mut c1);
-            let once = apply_link_down(&once, &mut c1);
+            let once = apply_link_down(&once, &mut c1, V);
             let mut c2 = c1.clone();
-            let twice = apply_link_down(&apply_rate(&once, 5.0, &mut c2), &mut c2);
+            let twice = apply_link_down(&apply_rate(&once, 5.0, &mut c2), &mut c2, V);
             assert_eq!(once, twice);
             assert_eq!(c1, c2);
         }
@@ -489,9 +540,9 @@ mod tests {
     fn link_down_then_restore_is_byte_exact() {
         for net in [QEMU, LXC, "virtio=AA,link_down=0,rate=3"] {
             let mut c = NicChange::default();
-            let down = apply_link_down(net, &mut c);
+            let down = apply_link_down(net, &mut c, V);
             assert_eq!(get_key(&down, "link_down").as_deref(), Some("1"));
-            assert_eq!(restore(&down, &mut c), net);
+            assert_eq!(restore(&down, &mut c, V), net);
         }
     }
 
@@ -499,9 +550,9 @@ mod tests {
     fn an_operators_disconnect_is_left_alone() {
         let net = "virtio=AA,link_down=1";
         let mut c = NicChange::default();
-        assert_eq!(apply_link_down(net, &mut c), net);
+        assert_eq!(apply_link_down(net, &mut c, V), net);
         assert_eq!(c, NicChange::default());
-        assert_eq!(restore(net, &mut c), net);
+        assert_eq!(restore(net, &mut c, V), net);
     }
 
     #[test]
@@ -509,22 +560,25 @@ mod tests {
         // The operator lowers the rate the enforcer set: the operator's 2 stays.
         let (out, mut c) = limited(QEMU, 5.0);
         let op = with_key(&out, "rate", Some("2"));
-        assert_eq!(restore(&op, &mut c), op);
+        assert_eq!(restore(&op, &mut c, V), op);
         // The operator removes the enforcer's rate: stays removed.
         let (out, mut c) = limited("virtio=AA,rate=9", 5.0);
         let op = with_key(&out, "rate", None);
-        assert_eq!(restore(&op, &mut c), "virtio=AA");
+        assert_eq!(restore(&op, &mut c, V), "virtio=AA");
         // The operator moves the NIC to another bridge while it is down: new bridge kept,
         // link restored.
         let mut c = NicChange::default();
-        let down = apply_link_down(LXC, &mut c);
+        let down = apply_link_down(LXC, &mut c, V);
         let op = with_key(&down, "bridge", Some("vmbr9"));
-        assert_eq!(restore(&op, &mut c), with_key(LXC, "bridge", Some("vmbr9")));
+        assert_eq!(
+            restore(&op, &mut c, V),
+            with_key(LXC, "bridge", Some("vmbr9"))
+        );
         // The operator brings the link up himself: not taken down or touched again.
         let mut c = NicChange::default();
-        let down = apply_link_down("virtio=AA,link_down=0", &mut c);
+        let down = apply_link_down("virtio=AA,link_down=0", &mut c, V);
         let op = with_key(&down, "link_down", None);
-        assert_eq!(restore(&op, &mut c), "virtio=AA");
+        assert_eq!(restore(&op, &mut c, V), "virtio=AA");
     }
 
     #[test]
@@ -533,21 +587,21 @@ mod tests {
         // apply sees the enforcer's own value and keeps the true original.
         let net = "virtio=AA,link_down=0,rate=20";
         let mut c = NicChange::default();
-        let first = apply_link_down(&apply_rate(net, 5.0, &mut c), &mut c);
+        let first = apply_link_down(&apply_rate(net, 5.0, &mut c), &mut c, V);
         let persisted = c.clone();
         let mut c = persisted;
-        let again = apply_link_down(&apply_rate(&first, 5.0, &mut c), &mut c);
+        let again = apply_link_down(&apply_rate(&first, 5.0, &mut c), &mut c, V);
         assert_eq!(again, first);
         assert_eq!(c.rate.original.as_deref(), Some("20"));
         assert_eq!(c.link_down.original.as_deref(), Some("0"));
         // The write never happened: PVE still has the original; re-applying keeps it.
         let mut retry = c.clone();
         assert_eq!(
-            apply_link_down(&apply_rate(net, 5.0, &mut retry), &mut retry),
+            apply_link_down(&apply_rate(net, 5.0, &mut retry), &mut retry, V),
             first
         );
         assert_eq!(retry, c);
-        assert_eq!(restore(&first, &mut c), net);
+        assert_eq!(restore(&first, &mut c, V), net);
     }
 
     #[test]
@@ -663,8 +717,8 @@ mod tests {
     fn apply(net: &str, what: Apply, c: &mut NicChange) -> String {
         match what {
             Apply::Rate(mb) => apply_rate(net, mb, c),
-            Apply::Down => apply_link_down(net, c),
-            Apply::Both(mb) => apply_link_down(&apply_rate(net, mb, c), c),
+            Apply::Down => apply_link_down(net, c, V),
+            Apply::Both(mb) => apply_link_down(&apply_rate(net, mb, c), c, V),
         }
     }
 
@@ -686,7 +740,7 @@ mod tests {
         fn apply_then_restore_gives_back_the_same_bytes(net in canonical_nic(), what in action()) {
             let mut c = NicChange::default();
             let applied = apply(&net, what, &mut c);
-            prop_assert_eq!(restore(&applied, &mut c), net);
+            prop_assert_eq!(restore(&applied, &mut c, V), net);
             prop_assert_eq!(c.rate.set.clone(), None);
             prop_assert_eq!(c.link_down.set.clone(), None);
         }
@@ -711,7 +765,7 @@ mod tests {
             for what in steps {
                 cur = apply(&cur, what, &mut c);
             }
-            prop_assert_eq!(restore(&cur, &mut c), net);
+            prop_assert_eq!(restore(&cur, &mut c, V), net);
         }
 
         #[test]
@@ -742,7 +796,7 @@ mod tests {
             let applied = apply_rate(&net, mb, &mut c);
             prop_assume!(!same_rate(get_key(&applied, "rate").as_deref(), Some(&op)));
             let changed = with_key(&applied, "rate", Some(&op));
-            prop_assert_eq!(restore(&changed, &mut c), changed);
+            prop_assert_eq!(restore(&changed, &mut c, V), changed);
         }
 
         #[test]
@@ -755,7 +809,7 @@ mod tests {
             let applied = apply(&net, what, &mut c);
             let bridge = format!("vmbr{bridge}");
             let changed = with_key(&applied, "bridge", Some(&bridge));
-            prop_assert_eq!(restore(&changed, &mut c), with_key(&net, "bridge", Some(&bridge)));
+            prop_assert_eq!(restore(&changed, &mut c, V), with_key(&net, "bridge", Some(&bridge)));
         }
 
         #[test]
@@ -765,8 +819,8 @@ mod tests {
             let _ = with_key(&net, &key, Some("1"));
             let _ = with_key(&net, &key, None);
             let out = apply_rate(&net, mb, &mut c);
-            let out = apply_link_down(&out, &mut c);
-            let _ = restore(&out, &mut c);
+            let out = apply_link_down(&out, &mut c, V);
+            let _ = restore(&out, &mut c, V);
             let _ = format_rate(mb);
         }
     }

@@ -106,14 +106,14 @@ pub enum Stage {
     Applied,
 }
 
-/// A shutdown the enforcer started and is waiting for.
+/// A power task the enforcer started and is waiting for (a shutdown, or a restoring start).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingShutdown {
     /// The task's UPID.
     pub upid: String,
     /// Node the task runs on.
     pub node: String,
-    /// When to give up and stop the guest, epoch ms.
+    /// When to stop waiting, epoch ms: stop the guest (shutdown), or start it again (start).
     pub deadline_ms: i64,
 }
 
@@ -135,7 +135,8 @@ pub struct GuestEnforcement {
     /// Whether the guest ran before the enforcer powered it off (`None`: not powered off by
     /// the enforcer). A guest that ran is started again at the end.
     pub was_running: Option<bool>,
-    /// A shutdown in progress.
+    /// A power task of the enforcer's in progress: a shutdown while powering off, or, while
+    /// restoring, the start it waits to see (its UPID's task type says which).
     pub pending_shutdown: Option<PendingShutdown>,
 }
 

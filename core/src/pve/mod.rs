@@ -21,10 +21,13 @@
 
 mod error;
 pub mod guest_config;
+pub mod guest_status;
 pub mod lenient;
+pub mod pending;
 pub mod power;
 pub mod resources;
 pub mod tls;
+pub mod version;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,9 +42,12 @@ use serde_json::Value;
 use crate::secret::Secret;
 pub use error::PveError;
 pub use guest_config::{is_digest_conflict, GuestConfig};
-pub use power::{PowerAction, TaskStatus};
+pub use guest_status::GuestStatus;
+pub use pending::PendingChange;
+pub use power::{is_paused_refusal, task_type, PowerAction, TaskStatus};
 pub use resources::{parse_cluster_guests, split_tags, GuestResource};
 use tls::Trust;
+pub use version::PveVersion;
 
 /// Default per-request timeout (`pve.timeout_seconds`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

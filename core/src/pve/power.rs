@@ -133,6 +133,20 @@ pub fn parse_upid(data: &Value) -> Result<String, String> {
     }
 }
 
+/// The task type a UPID names (`UPID:node:pid:pstart:starttime:type:id:user:`): `qmstart`,
+/// `vzshutdown`, `hastop`…; `None` for a string that is not a UPID.
+pub fn task_type(upid: &str) -> Option<&str> {
+    let mut fields = upid.strip_prefix("UPID:")?.split(':');
+    fields.nth(4).filter(|t| !t.is_empty())
+}
+
+/// Whether a shutdown (or reboot) was refused because the VM does not run its vCPUs:
+/// qemu-server answers `VM is paused - cannot shutdown` at once, without a task, for QMP
+/// state `paused` and, from qemu-server 8.0.8 on, `prelaunch` and `suspended` too.
+pub fn is_paused_refusal(e: &PveError) -> bool {
+    matches!(e, PveError::Api { reason, .. } if reason.contains("is paused - cannot shutdown"))
+}
+
 /// Parses the `data` of `GET .../tasks/{upid}/status`: `status` (`running` | `stopped`)
 /// and, once stopped, `exitstatus`. Other fields are ignored. A stopped task without an
 /// exit status has not succeeded.
@@ -239,6 +253,25 @@ mod tests {
         );
         assert!(parse_upid(&json!("UPID:a/../b")).is_err());
         assert!(parse_upid(&json!(42)).is_err());
+    }
+
+    #[test]
+    fn task_types_and_paused_refusals() {
+        let upid = "UPID:pve1:002A1B3C:0C4D5E6F:6651A2B3:hastop:100:root@pam!sim:";
+        assert_eq!(task_type(upid), Some("hastop"));
+        assert_eq!(
+            task_type("UPID:pve1:1:2:3:vzstart:101:root@pam:"),
+            Some("vzstart")
+        );
+        assert_eq!(task_type("UPID:pve1:1:2"), None);
+        assert_eq!(task_type("qmstart"), None);
+        let api = |reason: &str| PveError::Api {
+            status: 500,
+            reason: reason.into(),
+            path: "/nodes/pve1/qemu/100/status/shutdown".into(),
+        };
+        assert!(is_paused_refusal(&api("VM is paused - cannot shutdown")));
+        assert!(!is_paused_refusal(&api("VM 100 not running")));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! The counters here come from PVE's status cache, refreshed every 10 s, so they may lag the
 //! live `status/current` by up to that much; a guest whose node stopped reporting has
 //! `status: "unknown"` and no counters at all (`None`, not 0: absent is not a reset).
+//! `node`, `lock`, `tags`, `pool` and `hastate` are read live from the cluster config.
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -58,6 +59,9 @@ pub struct GuestResource {
     pub lock: Option<String>,
     /// Pool name, if any (visible only with `Pool.Audit`).
     pub pool: Option<String>,
+    /// The HA manager's state of the guest's service (`started`, `request_start`,
+    /// `request_stop`, `stopped`, …) when the guest is HA-managed; read live, like `node`.
+    pub hastate: Option<String>,
 }
 
 impl GuestResource {
@@ -228,6 +232,7 @@ struct RawEntry {
     tags: Option<Value>,
     lock: Option<Value>,
     pool: Option<Value>,
+    hastate: Option<Value>,
 }
 
 /// The member names of [`RawEntry`], matched without allocating.
@@ -247,6 +252,7 @@ enum Member {
     Tags,
     Lock,
     Pool,
+    Hastate,
     #[serde(other)]
     Other,
 }
@@ -283,6 +289,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 Member::Tags => &mut e.tags,
                 Member::Lock => &mut e.lock,
                 Member::Pool => &mut e.pool,
+                Member::Hastate => &mut e.hastate,
                 Member::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -379,6 +386,7 @@ fn parse_entry(index: usize, entry: Entry, notes: &mut Vec<String>) -> Option<Gu
         tags: field.tags("tags", e.tags.as_ref()),
         lock: field.string("lock", e.lock.as_ref()),
         pool: field.string("pool", e.pool.as_ref()),
+        hastate: field.string("hastate", e.hastate.as_ref()),
         node,
     })
 }
@@ -490,6 +498,7 @@ mod tests {
                 tags: vec!["prod".into(), "web".into()],
                 lock: None,
                 pool: Some("tenant-a".into()),
+                hastate: Some("started".into()),
             }
         );
         let ct = by_vmid(&guests, 101);
@@ -498,6 +507,7 @@ mod tests {
         assert_eq!(ct.lock.as_deref(), Some("backup"));
         assert_eq!((ct.netin, ct.netout), (Some(0), Some(0)));
         assert!(by_vmid(&guests, 9000).template);
+        assert_eq!(ct.hastate, None, "not HA-managed");
     }
 
     #[test]

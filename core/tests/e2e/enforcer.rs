@@ -2,12 +2,16 @@
 //! simulator's time; what the enforcer did is read back from `/sim/requests` and the guests'
 //! configs, never from the enforcer itself.
 
+use pve_traffic::config::Config;
+use pve_traffic::enforcer::nic::LinkMeaning;
 use pve_traffic::enforcer::reconcile::{reconcile_guest, Effects, Pass};
+use pve_traffic::enforcer::state::ActionRecord;
 use pve_traffic::enforcer::state::{Desired, GuestEnforcement, Stage};
 use pve_traffic::enforcer::Enforcer;
 use pve_traffic::exporter::client_options;
 use pve_traffic::exporter::Exporter;
 use pve_traffic::pve::Client;
+use pve_traffic::store::{EnforcementStore, SqliteStore};
 use serde_json::Value;
 
 use crate::util::Env;
@@ -42,16 +46,23 @@ guests:
       - { config: "virtio=BC:24:11:00:02:01,bridge=vmbr0", rx_rate: 1000000, tx_rate: 1000, shaped: false }
 "#;
 
-struct World {
-    env: Env,
-    exporter: Exporter,
-    enforcer: Enforcer,
+/// A simulator, an exporter and an enforcer on one database, driven at simulated time.
+pub(crate) struct World {
+    pub env: Env,
+    pub exporter: Exporter,
+    pub enforcer: Enforcer,
+    config: Config,
 }
 
 impl World {
-    /// `rules` is the YAML list under `rules:`; `enforcer_extra` goes under `enforcer:`.
+    /// `rules` is the YAML list under `rules:`, over [`SCENARIO`].
     async fn start(rules: &str, dry_run: bool) -> World {
-        let env = Env::start(SCENARIO).await;
+        World::start_in(SCENARIO, rules, dry_run).await
+    }
+
+    /// A world for `scenario` (YAML) with `rules`; shutdowns time out after 120 s.
+    pub(crate) async fn start_in(scenario: &str, rules: &str, dry_run: bool) -> World {
+        let env = Env::start(scenario).await;
         let config = env.config(
             "",
             &format!("enforcer:\n  listen: 127.0.0.1:0\n  interval_seconds: 60\n  shutdown_timeout_seconds: 120\n  max_data_age_seconds: 300\nrules:\n{rules}"),
@@ -63,11 +74,30 @@ impl World {
             env,
             exporter,
             enforcer,
+            config,
         }
     }
 
+    /// A new enforcer process on the same database (the old one is dropped: a restart).
+    pub(crate) fn restart_enforcer(&mut self) {
+        self.enforcer = Enforcer::open(&self.config, false).unwrap();
+    }
+
+    /// A PVE client as the enforcer's.
+    pub(crate) fn client(&self) -> Client {
+        Client::new(client_options(&self.config)).unwrap()
+    }
+
+    /// The action log of `vmid`, oldest first, as the store holds it.
+    pub(crate) fn actions(&self, vmid: u32) -> Vec<ActionRecord> {
+        let store = SqliteStore::open_read_only(&self.env.db_path()).unwrap();
+        let mut log = store.action_log(Some(vmid), 0, 1000).unwrap();
+        log.sort_by_key(|a| a.at_ms);
+        log
+    }
+
     /// Advances `secs`, polls, then runs one enforcer cycle; returns the PVE writes it made.
-    async fn step(&mut self, secs: u64) -> usize {
+    pub(crate) async fn step(&mut self, secs: u64) -> usize {
         self.env.advance(secs).await;
         self.env.poll(&mut self.exporter).await.unwrap();
         let now = self.env.now_ms().await;
@@ -77,7 +107,7 @@ impl World {
     }
 
     /// PVE writes (PUT/POST) the simulator received for a guest since request `since`.
-    async fn writes(&self, vmid: u32, since: u64) -> Vec<Value> {
+    pub(crate) async fn writes(&self, vmid: u32, since: u64) -> Vec<Value> {
         let log = self
             .env
             .control("GET", &format!("/requests?since={since}"), None)
@@ -92,7 +122,7 @@ impl World {
             .collect()
     }
 
-    async fn last_seq(&self) -> u64 {
+    pub(crate) async fn last_seq(&self) -> u64 {
         let log = self.env.control("GET", "/requests", None).await;
         log.as_array()
             .unwrap()
@@ -100,7 +130,7 @@ impl World {
             .map_or(0, |r| r["seq"].as_u64().unwrap())
     }
 
-    async fn nets(&self, vmid: u32, node: &str, kind: &str) -> Vec<String> {
+    pub(crate) async fn nets(&self, vmid: u32, node: &str, kind: &str) -> Vec<String> {
         let url = format!(
             "{}/nodes/{node}/{kind}/{vmid}/config?current=1",
             self.env.sim.api_url()
@@ -126,7 +156,7 @@ impl World {
         nets
     }
 
-    async fn running(&self, vmid: u32) -> bool {
+    pub(crate) async fn running(&self, vmid: u32) -> bool {
         let t = self
             .env
             .control("GET", &format!("/truth?vmid={vmid}"), None)
@@ -473,5 +503,6 @@ fn pass(now_ms: i64) -> Pass {
         shutdown_timeout_ms: 120_000,
         dry_run: false,
         verify_nics: true,
+        lxc_link: LinkMeaning::Value,
     }
 }

@@ -10,9 +10,12 @@
 //!   minutes and a pvestatd stall, lifetime totals, hour windows and 5-minute buckets.
 //! - `metrics`: the exposition formats, and `promtool check metrics`.
 //! - `enforcer`: actions fire once, restore exactly, survive operators, fail safe.
+//! - `enforcer_pve`: the enforcer under a real PVE's ways: halted VMs, HA-managed guests,
+//!   operators' pending NIC changes, LXC `link_down` by version, stale and unknown stats.
 
 mod accounting;
 mod enforcer;
+mod enforcer_pve;
 mod metrics;
 mod periods;
 mod pushes;
