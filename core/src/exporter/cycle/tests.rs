@@ -26,6 +26,7 @@ fn row(node: &str, stats: Option<(u64, u64, u64)>) -> GuestResource {
         tags: vec![node.to_string()],
         lock: None,
         pool: None,
+        hastate: None,
     }
 }
 
