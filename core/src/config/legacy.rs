@@ -21,9 +21,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::error::{ConfigError, ConfigErrorKind::Invalid};
+use super::leaves::{boolean, found, string};
 use super::raw::section;
-use super::validate::{boolean, found, string, Ctx};
 
 /// The original tool's `api:` section (its web UI and JSON API).
 #[derive(Debug, Default, Deserialize)]

@@ -9,6 +9,10 @@
 //!    zones, socket addresses, rules) into the [`Config`] the rest of the crate uses, which is
 //!    never partially valid.
 //!
+//! Below both layers sit `ctx.rs` (the loading state: file, warnings, renamed keys, secrets to
+//! scrub) and `leaves.rs` (one reader per value type), so the imports run one way:
+//! `validate` → `legacy` → `raw` → `leaves` → `ctx` → `error`.
+//!
 //! Errors name the file, the key path and what was expected ([`ConfigError`]); the binaries
 //! print them and exit with status 2. The environment is an argument (`env`), never read
 //! directly, so tests can pass a map and the binaries pass `std::env::var`.
@@ -17,7 +21,9 @@
 //! `pve.token_secret_file`, is held as a [`Secret`], and appears in no error, warning, `Debug`
 //! output or [`Config::to_masked_yaml`].
 
+mod ctx;
 mod error;
+mod leaves;
 mod legacy;
 mod masked;
 mod raw;

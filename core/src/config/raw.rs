@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::error::{suggest, ConfigError, ConfigErrorKind};
-use super::validate::{found, Ctx};
+use super::leaves::found;
 
 /// The top level: one mapping per section.
 #[derive(Debug, Default, Deserialize)]

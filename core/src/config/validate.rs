@@ -9,15 +9,15 @@
 //! scrubbed of the secret's known values before it leaves this module, so even a secret
 //! pasted into the wrong key does not reach a log.
 
-use std::collections::HashMap;
-use std::fmt::Display;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::error::{suggest, ConfigError, ConfigErrorKind};
+use super::ctx::Ctx;
+use super::error::{ConfigError, ConfigErrorKind};
+use super::leaves::{as_u64, boolean, choice, found, integer, kind_of, list, nonempty, present};
+use super::leaves::{required_choice, seconds, socket, string};
 use super::raw::{section, RawEnforcer, RawExporter, RawFile, RawMonitor, RawPve, RawRule};
 use super::raw::{RawStorage, RawTls};
 use super::{legacy, Config, EnforcerConfig, ExporterConfig, Loaded, MonitorConfig, PveConfig};
@@ -37,57 +37,6 @@ pub(super) const DEFAULT_DSN: &str = "./data/pve_traffic.db";
 /// The largest `limit_gb` that fits in a u64 of bytes (16 EiB).
 const MAX_LIMIT_GB: f64 = (1u64 << 34) as f64;
 
-/// Loading state shared by the validation functions: where we are, what to warn about.
-pub(super) struct Ctx<'a> {
-    /// The config file, for messages.
-    pub file: &'a Path,
-    /// Warnings so far, each prefixed with the file.
-    pub warnings: Vec<String>,
-    /// Current key path → the key the file used, for keys `legacy.rs` renamed, so errors
-    /// name what the operator actually wrote.
-    pub renamed: HashMap<String, String>,
-    /// Whether the file used any of the original tool's keys (it then gets a note about
-    /// time zones, which the original tool did not have).
-    pub legacy: bool,
-    /// Known values of the token secret, scrubbed from every message.
-    secrets: Vec<String>,
-}
-
-impl Ctx<'_> {
-    /// An error about `key` (shown under its original name if `legacy.rs` renamed it).
-    pub fn err(
-        &self,
-        key: impl Into<String>,
-        kind: ConfigErrorKind,
-        message: impl Into<String>,
-    ) -> ConfigError {
-        let key = key.into();
-        let key = self.renamed.get(&key).cloned().unwrap_or(key);
-        ConfigError::new(self.file, key, kind, message)
-    }
-
-    /// Records a warning.
-    pub fn warn(&mut self, message: impl Display) {
-        self.warnings
-            .push(format!("{}: {message}", self.file.display()));
-    }
-
-    /// Remembers a value of the token secret so no message can carry it.
-    pub fn secret(&mut self, value: &str) {
-        let value = value.trim();
-        // Too short to be a real secret, and scrubbing it would mangle ordinary words.
-        if value.len() >= 4 {
-            self.secrets.push(value.to_string());
-        }
-    }
-
-    fn scrub(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "********"))
-    }
-}
-
 /// Parses and validates `text`; also says whether the token secret came from the text itself
 /// (so `load` can warn about the file's permissions).
 pub(super) fn parse(
@@ -95,13 +44,7 @@ pub(super) fn parse(
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Loaded, bool), ConfigError> {
-    let mut ctx = Ctx {
-        file: origin,
-        warnings: Vec::new(),
-        renamed: HashMap::new(),
-        legacy: false,
-        secrets: Vec::new(),
-    };
+    let mut ctx = Ctx::new(origin);
     for line in text.lines().filter(|l| l.contains("token_secret")) {
         // Before parsing: a syntax error may quote any line, so learn secrets from the text.
         if !line.contains("token_secret_file") {
@@ -827,200 +770,6 @@ fn vmids(ctx: &mut Ctx, key: &str, raw: Option<Value>) -> Result<Vec<u32>, Confi
         ids.push(id as u32);
     }
     Ok(ids)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Leaves
-
-/// `None` for an absent key and for an empty one (`key:` with no value, or `null`).
-fn present(v: Option<Value>) -> Option<Value> {
-    v.filter(|v| !v.is_null())
-}
-
-/// `None` for an empty string too.
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.trim().is_empty())
-}
-
-/// How a value is shown after "found": strings quoted, numbers and booleans as written.
-pub(super) fn found(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "nothing".into(),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "a mapping".into(),
-    }
-}
-
-/// A value's type only, for secrets.
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "nothing",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
-/// A whole non-negative number (`60`, or `60.0` as some YAML writers emit).
-fn as_u64(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
-            .map(|f| f as u64)
-    })
-}
-
-fn integer(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    lo: u64,
-    hi: u64,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    let Some(v) = present(v) else {
-        return Ok(default);
-    };
-    as_u64(&v).filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
-        ctx.err(
-            key,
-            Invalid,
-            format!("expected an integer from {lo} to {hi}, found {}", found(&v)),
-        )
-    })
-}
-
-fn seconds(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    lo: u64,
-    hi: u64,
-    default: u64,
-) -> Result<Duration, ConfigError> {
-    integer(ctx, key, v, lo, hi, default).map(Duration::from_secs)
-}
-
-pub(super) fn boolean(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match present(v) {
-        None => Ok(default),
-        Some(Value::Bool(b)) => Ok(b),
-        Some(other) => Err(ctx.err(
-            key,
-            Invalid,
-            format!("expected true or false, found {}", found(&other)),
-        )),
-    }
-}
-
-pub(super) fn string(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-) -> Result<Option<String>, ConfigError> {
-    match present(v) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ctx.err(
-            key,
-            Invalid,
-            format!("expected a string, found {}", found(&other)),
-        )),
-    }
-}
-
-/// A list, or `None` if absent; `example` shows the expected form in the error.
-fn list(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    example: &str,
-) -> Result<Option<Vec<Value>>, ConfigError> {
-    match present(v) {
-        None => Ok(None),
-        Some(Value::Array(items)) => Ok(Some(items)),
-        Some(other) => Err(ctx.err(
-            key,
-            Invalid,
-            format!("expected a list like {example}, found {}", found(&other)),
-        )),
-    }
-}
-
-/// One of a fixed set of words (case-insensitive); suggests the closest on a typo.
-fn choice<T: Copy>(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    options: &[(&str, T)],
-) -> Result<Option<T>, ConfigError> {
-    let Some(v) = present(v) else {
-        return Ok(None);
-    };
-    if let Value::String(s) = &v {
-        let s = s.trim().to_ascii_lowercase();
-        if let Some((_, t)) = options.iter().find(|(name, _)| *name == s) {
-            return Ok(Some(*t));
-        }
-    }
-    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-    let mut message = format!(
-        "expected one of {}, found {}",
-        option_list(options),
-        found(&v)
-    );
-    if let Some(best) = v.as_str().and_then(|s| suggest(s, &names)) {
-        message.push_str(&format!("; did you mean `{best}`?"));
-    }
-    Err(ctx.err(key, Invalid, message))
-}
-
-/// [`choice`] for a key without a default: missing is an error that lists the options.
-fn required_choice<T: Copy>(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    options: &[(&str, T)],
-) -> Result<T, ConfigError> {
-    choice(ctx, key, v, options)?.ok_or_else(|| {
-        let message = format!("missing; expected one of {}", option_list(options));
-        ctx.err(key, Missing, message)
-    })
-}
-
-/// "`a`, `b`, `c`": the names of `options`, for messages.
-fn option_list<T>(options: &[(&str, T)]) -> String {
-    let list: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-    list.join(", ")
-}
-
-fn socket(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    default: &str,
-) -> Result<SocketAddr, ConfigError> {
-    let text = nonempty(string(ctx, key, v)?).unwrap_or_else(|| default.into());
-    text.trim().parse().map_err(|_| {
-        ctx.err(
-            key,
-            Invalid,
-            format!(
-                "expected an address like {default:?} or \"[::]:{}\", found {text:?}",
-                default.rsplit(':').next().unwrap_or_default()
-            ),
-        )
-    })
 }
 
 fn env_var(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
