@@ -12,6 +12,8 @@
 //! - [`model`]: the cluster state on a simulated clock (no I/O);
 //! - [`api`]: the PVE API as a pure function of the cluster and a parsed request;
 //! - `server` and `control`: HTTP(S), PVE's transport rules, and the `/sim/` control API.
+//!   Both hold the shared `state` (the simulation behind one lock) and neither imports the
+//!   other.
 //!
 //! Use it from tests with [`start`]:
 //!
@@ -35,6 +37,7 @@ pub mod request_log;
 pub mod rrd;
 pub mod scenario;
 mod server;
+mod state;
 pub mod tls;
 pub mod traffic;
 
@@ -108,7 +111,7 @@ pub struct RunningSim {
     tls: bool,
     cert: Option<tls::SimCertificate>,
     token: AdminToken,
-    state: Arc<server::State>,
+    state: Arc<state::State>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -211,8 +214,8 @@ pub async fn start(opts: Options) -> Result<RunningSim, StartError> {
     } else {
         (None, None)
     };
-    let state = Arc::new(server::State {
-        sim: Mutex::new(server::Sim {
+    let state = Arc::new(state::State {
+        sim: Mutex::new(state::Sim {
             cluster,
             clock: clock::Clock::new(opts.clock, start_ms),
             faults: faults::Faults::default(),
