@@ -755,7 +755,8 @@ mod bad_config {
         assert_eq!(
             error(&minimal("  tls:\n    fingerprint: \"AB:CD\"\n")),
             "config.yaml: `pve.tls.fingerprint`: expected a SHA-256 fingerprint, 32 hex pairs \
-             like \"AB:CD:EF:...\" or 64 hex digits, found \"AB:CD\""
+             like \"AB:CD:EF:...\" as PVE shows it (`pvenode cert info`) or 64 hex digits, \
+             found \"AB:CD\"; that is 4 hex digits, not 64"
         );
         assert_eq!(
             error(&minimal("  port: 8006\n")),
@@ -788,6 +789,33 @@ mod bad_config {
               anyone on the path can take the API token; pin it with `pve.tls.fingerprint` \
               instead (`pvenode cert info` shows it)"
             ]
+        );
+    }
+
+    #[test]
+    fn fingerprints_as_pve_openssl_and_browsers_show_them() {
+        let pin = |fp: &str| {
+            let text = minimal(&format!("  tls:\n    fingerprint: \"{fp}\"\n"));
+            yaml(&text).map(|l| l.config.pve.tls.fingerprint)
+        };
+        let pairs: Vec<String> = (0..32u8).map(|b| format!("{b:02X}")).collect();
+        let want = Some(std::array::from_fn(|i| i as u8));
+        for fp in [
+            pairs.join(":"),
+            pairs.join(":").to_lowercase(),
+            pairs.concat(),
+            pairs.join(" "),
+            format!("sha256 Fingerprint={}", pairs.join(":")),
+        ] {
+            assert_eq!(pin(&fp).unwrap(), want, "{fp}");
+        }
+        let e = pin(&format!("SHA256:{}", pairs.concat())).unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::Invalid);
+        assert!(
+            e.to_string().starts_with(
+                "config.yaml: `pve.tls.fingerprint`: expected a SHA-256 fingerprint, 32 hex pairs"
+            ) && e.to_string().ends_with("; drop the \"SHA256:\" in front"),
+            "{e}"
         );
     }
 

@@ -83,8 +83,8 @@ pub struct TlsConfig {
     /// `pve.tls.ca_file`: a PEM file of CA certificates to trust, such as PVE's own
     /// `/etc/pve/pve-root-ca.pem`.
     pub ca_file: Option<PathBuf>,
-    /// `pve.tls.fingerprint`: the SHA-256 fingerprint of PVE's certificate to pin; written
-    /// `AB:CD:..` (any case) or as 64 hex digits.
+    /// `pve.tls.fingerprint`: the SHA-256 fingerprint of PVE's certificate to pin, in any form
+    /// [`crate::fingerprint::parse`] takes (`AB:CD:..` as PVE shows it, or 64 hex digits).
     pub fingerprint: Option<[u8; 32]>,
     /// `pve.tls.insecure`: do not verify the certificate at all (default false; warned about).
     pub insecure: bool,

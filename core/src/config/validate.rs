@@ -22,6 +22,7 @@ use super::raw::{section, RawEnforcer, RawExporter, RawFile, RawMonitor, RawPve,
 use super::raw::{RawStorage, RawTls};
 use super::{legacy, Config, EnforcerConfig, ExporterConfig, Loaded, MonitorConfig, PveConfig};
 use super::{StorageConfig, TlsConfig};
+use crate::fingerprint;
 use crate::guest::GuestType;
 use crate::period::{PeriodKind, PeriodSpec};
 use crate::rules::{Action, Direction, Rule};
@@ -289,7 +290,8 @@ fn tls(ctx: &mut Ctx, raw: Option<Value>) -> Result<TlsConfig, ConfigError> {
     let fingerprint = match nonempty(string(ctx, "pve.tls.fingerprint", r.fingerprint)?) {
         None => None,
         Some(f) => {
-            Some(parse_fingerprint(&f).map_err(|m| ctx.err("pve.tls.fingerprint", Invalid, m))?)
+            let pin = fingerprint::parse(&f);
+            Some(pin.map_err(|e| ctx.err("pve.tls.fingerprint", Invalid, e.to_string()))?)
         }
     };
     let insecure = boolean(ctx, "pve.tls.insecure", r.insecure, false)?;
@@ -849,36 +851,6 @@ fn is_loopback_url(url: &str) -> bool {
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// A SHA-256 certificate fingerprint: `AB:CD:...` (32 pairs, any case) or 64 hex digits, as
-/// `openssl x509 -fingerprint -sha256` (prefix included) or the PVE GUI shows it.
-pub(super) fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
-    let fail = || {
-        format!(
-            "expected a SHA-256 fingerprint, 32 hex pairs like \"AB:CD:EF:...\" or 64 hex digits, \
-             found {s:?}"
-        )
-    };
-    let t = s.trim();
-    let t = t.rsplit_once('=').map_or(t, |(_, f)| f).trim();
-    let hex: String = if t.contains(':') {
-        let pairs: Vec<&str> = t.split(':').collect();
-        if pairs.iter().any(|p| p.len() != 2) {
-            return Err(fail());
-        }
-        pairs.concat()
-    } else {
-        t.to_string()
-    };
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(fail());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| fail())?;
-    }
-    Ok(out)
-}
-
 /// Reads `pve.token_secret_file`, trimmed; warns if others may read it.
 fn read_secret_file(ctx: &mut Ctx, path: &str) -> Result<String, ConfigError> {
     let key = "pve.token_secret_file";
@@ -966,25 +938,6 @@ mod tests {
         assert!(is_loopback_url("http://[::1]:8006"));
         assert!(is_loopback_url("http://localhost:8006"));
         assert!(!is_loopback_url("http://pve1:8006"));
-    }
-
-    #[test]
-    fn fingerprints() {
-        let colons = (0..32)
-            .map(|i| format!("{i:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        let plain: String = (0..32).map(|i| format!("{i:02X}")).collect();
-        let want: [u8; 32] = std::array::from_fn(|i| i as u8);
-        assert_eq!(parse_fingerprint(&colons), Ok(want));
-        assert_eq!(parse_fingerprint(&plain), Ok(want));
-        assert_eq!(
-            parse_fingerprint(&format!("sha256 Fingerprint={}", colons.to_uppercase())),
-            Ok(want)
-        );
-        assert!(parse_fingerprint("AB:CD").is_err());
-        assert!(parse_fingerprint(&plain[1..]).is_err());
-        assert!(parse_fingerprint(&format!("{}zz", &plain[2..])).is_err());
     }
 
     #[test]
