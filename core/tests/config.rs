@@ -889,6 +889,57 @@ mod env {
     }
 
     #[test]
+    fn read_only_tools_load_without_the_secret() {
+        use config::SecretNeed::{NotNeeded, Required};
+        let origin = Path::new("config.yaml");
+        let load = |text: &str, need| config::parse_with(text, origin, &no_env, need);
+        let no_secret = minimal("").replace("  token_secret: s3cr3t-0b7e-4c55\n", "");
+
+        // `export` and `cleanup` (and, once it opens only the store, the enforcer's `status`).
+        let loaded = load(&no_secret, NotNeeded).unwrap();
+        assert!(loaded.config.pve.token_secret.is_empty());
+        assert_eq!(loaded.config.pve.token_id, "monitor@pve!traffic");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        // The secret is not looked up at all: an unreadable secret file is no error either,
+        // and a secret that is there is not carried.
+        let unreadable = minimal("").replace(
+            "token_secret: s3cr3t-0b7e-4c55",
+            "token_secret_file: /nonexistent/pve-token",
+        );
+        assert!(load(&unreadable, NotNeeded)
+            .unwrap()
+            .config
+            .pve
+            .token_secret
+            .is_empty());
+        assert_eq!(
+            load(&unreadable, Required).unwrap_err().kind(),
+            ConfigErrorKind::Io
+        );
+        assert!(load(&minimal(""), NotNeeded)
+            .unwrap()
+            .config
+            .pve
+            .token_secret
+            .is_empty());
+        // The rest of the file is checked as always, the secret keys' shape included.
+        let e = load(&minimal("  token_secret_file: /x\n"), NotNeeded).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.yaml: `pve.token_secret_file`: `pve.token_secret` is also set; keep only \
+             one of them"
+        );
+        let e = load(&no_secret.replace("pve1:8006", "pve1:0"), NotNeeded).unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::Invalid);
+
+        // What talks to PVE (`serve`, `run`, `plan`, `check-config`) still demands it.
+        let missing = "config.yaml: `pve.token_secret`: missing; set it in the file, in \
+                       PVE_API_TOKEN_SECRET, or with `pve.token_secret_file`";
+        assert_eq!(load(&no_secret, Required).unwrap_err().to_string(), missing);
+        assert_eq!(yaml(&no_secret).unwrap_err().to_string(), missing);
+    }
+
+    #[test]
     fn token_secret_file() {
         let dir = tempdir("secret-file");
         let file = dir.join("token");

@@ -66,7 +66,7 @@ pub struct PveConfig {
     /// `pve.token_id`: `user@realm!tokenname`; `PVE_API_TOKEN_ID` overrides the file.
     pub token_id: String,
     /// `pve.token_secret`, `PVE_API_TOKEN_SECRET` (wins) or the trimmed contents of
-    /// `pve.token_secret_file`.
+    /// `pve.token_secret_file`; empty when loaded with [`SecretNeed::NotNeeded`].
     pub token_secret: Secret,
     /// `pve.node`: only watch guests on this node; `None` (the default) = the whole cluster.
     pub node: Option<String>,
@@ -156,13 +156,36 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// Whether the caller talks to PVE, and so needs the API token secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretNeed {
+    /// It talks to PVE (the daemons, `plan`, `check-config`): a missing secret is an error.
+    Required,
+    /// It only reads the database (`export`, `cleanup`): the secret is not looked up
+    /// (neither `PVE_API_TOKEN_SECRET` nor `pve.token_secret_file` is read) and
+    /// [`PveConfig::token_secret`] is empty, which the PVE client refuses, so such a config
+    /// cannot reach PVE by mistake. The rest of the file is checked as always.
+    NotNeeded,
+}
+
+/// Reads and validates the config file at `path`, demanding the token secret
+/// ([`load_with`] with [`SecretNeed::Required`]).
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigError> {
+    load_with(path, env, SecretNeed::Required)
+}
+
 /// Reads and validates the config file at `path`.
 ///
 /// The text is JSON if the file name ends in `.json` or the text starts with `{` (the original
 /// tool's files), YAML otherwise. `env` looks up environment variables (`PVE_API_TOKEN_ID`,
-/// `PVE_API_TOKEN_SECRET`); pass `&|k| std::env::var(k).ok()`. Also warns when a file that
-/// holds the token secret can be read by other users.
-pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigError> {
+/// `PVE_API_TOKEN_SECRET`); pass `&|k| std::env::var(k).ok()`. `need` says whether the token
+/// secret must be there. Also warns when a file that holds the token secret can be read by
+/// other users.
+pub fn load_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
+) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::file(
             path,
@@ -172,7 +195,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
             ),
         )
     })?;
-    let (mut loaded, secret_in_file) = validate::parse(&text, path, env)?;
+    let (mut loaded, secret_in_file) = validate::parse(&text, path, env, need)?;
     if secret_in_file {
         if let Some(w) = validate::readable_by_others(path) {
             loaded.warnings.push(format!(
@@ -186,14 +209,26 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     Ok(loaded)
 }
 
-/// Validates config `text`; `origin` names the file in messages and decides JSON or YAML as
-/// in [`load`]. Does no I/O except reading `pve.token_secret_file` if set.
+/// Validates config `text`, demanding the token secret ([`parse_with`] with
+/// [`SecretNeed::Required`]).
 pub fn parse(
     text: &str,
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, ConfigError> {
-    validate::parse(text, origin, env).map(|(loaded, _)| loaded)
+    parse_with(text, origin, env, SecretNeed::Required)
+}
+
+/// Validates config `text`; `origin` names the file in messages and decides JSON or YAML as
+/// in [`load_with`]. Does no I/O except reading `pve.token_secret_file` if set and `need` is
+/// [`SecretNeed::Required`].
+pub fn parse_with(
+    text: &str,
+    origin: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
+) -> Result<Loaded, ConfigError> {
+    validate::parse(text, origin, env, need).map(|(loaded, _)| loaded)
 }
 
 /// The config file to read: `--config PATH` if given, else `PVE_TRAFFIC_CONFIG` if set and not

@@ -21,7 +21,7 @@ use super::leaves::{required_choice, seconds, socket, string};
 use super::raw::{section, RawEnforcer, RawExporter, RawFile, RawMonitor, RawPve, RawRule};
 use super::raw::{RawStorage, RawTls};
 use super::{legacy, Config, EnforcerConfig, ExporterConfig, Loaded, MonitorConfig, PveConfig};
-use super::{StorageConfig, TlsConfig};
+use super::{SecretNeed, StorageConfig, TlsConfig};
 use crate::fingerprint;
 use crate::guest::GuestType;
 use crate::period::{PeriodKind, PeriodSpec};
@@ -44,6 +44,7 @@ pub(super) fn parse(
     text: &str,
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
 ) -> Result<(Loaded, bool), ConfigError> {
     let mut ctx = Ctx::new(origin);
     for line in text.lines().filter(|l| l.contains("token_secret")) {
@@ -57,7 +58,7 @@ pub(super) fn parse(
     if let Some(s) = env_var(env, "PVE_API_TOKEN_SECRET") {
         ctx.secret(&s);
     }
-    match validate(&mut ctx, text, env) {
+    match validate(&mut ctx, text, env, need) {
         Ok((config, secret_in_file)) => {
             let warnings = ctx.warnings.iter().map(|w| ctx.scrub(w)).collect();
             Ok((Loaded { config, warnings }, secret_in_file))
@@ -70,6 +71,7 @@ fn validate(
     ctx: &mut Ctx,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
 ) -> Result<(Config, bool), ConfigError> {
     let json =
         ctx.file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
@@ -111,7 +113,7 @@ fn validate(
     };
     legacy::migrate(ctx, &mut root)?;
     let raw: RawFile = section(ctx, "", Some(Value::Object(root)))?;
-    let (pve, secret_in_file) = pve(ctx, raw.pve, env)?;
+    let (pve, secret_in_file) = pve(ctx, raw.pve, env, need)?;
     let monitor = monitor(ctx, raw.monitor)?;
     let storage = storage(ctx, raw.storage)?;
     let exporter = exporter(ctx, raw.exporter)?;
@@ -135,6 +137,7 @@ fn pve(
     ctx: &mut Ctx,
     raw: Option<Value>,
     env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
 ) -> Result<(PveConfig, bool), ConfigError> {
     let r: RawPve = section(ctx, "pve", raw)?;
     let url = pve_url(ctx, &r)?;
@@ -162,7 +165,34 @@ fn pve(
         ));
     }
 
-    let inline = match present(r.token_secret) {
+    let (token_secret, secret_in_file) =
+        token_secret(ctx, r.token_secret, r.token_secret_file, env, need)?;
+
+    let node = nonempty(string(ctx, "pve.node", r.node)?).map(|n| n.trim().to_string());
+    let tls = tls(ctx, r.tls)?;
+    let timeout = seconds(ctx, "pve.timeout_seconds", r.timeout_seconds, 1, 300, 10)?;
+    let pve = PveConfig {
+        url,
+        token_id,
+        token_secret,
+        node,
+        tls,
+        timeout,
+    };
+    Ok((pve, secret_in_file))
+}
+
+/// The token secret: `PVE_API_TOKEN_SECRET`, else `pve.token_secret_file`, else
+/// `pve.token_secret`; also whether it sits in the config file itself. Without
+/// [`SecretNeed::Required`] only the keys' shape is checked and the secret is left empty.
+fn token_secret(
+    ctx: &mut Ctx,
+    inline: Option<Value>,
+    file: Option<Value>,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
+) -> Result<(Secret, bool), ConfigError> {
+    let inline = match present(inline) {
         None => None,
         Some(Value::String(s)) => Some(s),
         // Never echo a secret, not even a mistyped one.
@@ -174,7 +204,7 @@ fn pve(
             ))
         }
     };
-    let secret_file = nonempty(string(ctx, "pve.token_secret_file", r.token_secret_file)?);
+    let secret_file = nonempty(string(ctx, "pve.token_secret_file", file)?);
     if inline.as_deref().is_some_and(|s| !s.is_empty()) && secret_file.is_some() {
         return Err(ctx.err(
             "pve.token_secret_file",
@@ -182,14 +212,15 @@ fn pve(
             "`pve.token_secret` is also set; keep only one of them",
         ));
     }
-    let mut secret_in_file = false;
-    let secret = if let Some(s) = env_var(env, "PVE_API_TOKEN_SECRET") {
-        s
-    } else if let Some(path) = secret_file {
-        read_secret_file(ctx, &path)?
-    } else {
-        secret_in_file = inline.is_some();
-        inline.unwrap_or_default()
+    let from_env = env_var(env, "PVE_API_TOKEN_SECRET");
+    let secret_in_file = from_env.is_none() && secret_file.is_none() && inline.is_some();
+    if need == SecretNeed::NotNeeded {
+        return Ok((Secret::default(), secret_in_file));
+    }
+    let secret = match (from_env, secret_file) {
+        (Some(s), _) => s,
+        (None, Some(path)) => read_secret_file(ctx, &path)?,
+        (None, None) => inline.unwrap_or_default(),
     };
     let secret = secret.trim();
     if secret.is_empty() {
@@ -206,19 +237,7 @@ fn pve(
              file, in PVE_API_TOKEN_SECRET, or with `pve.token_secret_file`)",
         );
     }
-
-    let node = nonempty(string(ctx, "pve.node", r.node)?).map(|n| n.trim().to_string());
-    let tls = tls(ctx, r.tls)?;
-    let timeout = seconds(ctx, "pve.timeout_seconds", r.timeout_seconds, 1, 300, 10)?;
-    let pve = PveConfig {
-        url,
-        token_id,
-        token_secret: Secret::new(secret),
-        node,
-        tls,
-        timeout,
-    };
-    Ok((pve, secret_in_file))
+    Ok((Secret::new(secret), secret_in_file))
 }
 
 /// `pve.url`, or the original tool's `pve.host` + `pve.port`.
