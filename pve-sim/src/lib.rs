@@ -1,11 +1,12 @@
 //! `pve-sim`: a faithful Proxmox VE API simulator that knows the exact truth.
 //!
 //! No real cluster is reachable from a test run, yet the exporter and the enforcer must be
-//! proven against one. This crate is that cluster: it speaks the PVE REST API as
-//! `shared/docs/pve-api.md` describes it (HTTPS with a self-made CA, API tokens with privilege
-//! separation and ACLs, PVE's error conventions down to the reason phrase, tasks that take
-//! time, counters that reset when real ones do) and it also answers what no real cluster can:
-//! how many bytes every guest *really* moved (`/sim/truth`).
+//! proven against one. This crate is that cluster: it speaks the PVE REST API as PVE 7.4,
+//! 8.2, 8.4 and 9.1 serve it, each as its upstream sources (pve-manager, qemu-server,
+//! pve-container, pve-access-control, pve-http-server) define it: HTTPS with a self-made CA,
+//! API tokens with privilege separation and ACLs, PVE's error conventions down to the reason
+//! phrase, tasks that take time, counters that reset when real ones do. It also answers what
+//! no real cluster can: how many bytes every guest *really* moved (`/sim/truth`).
 //!
 //! The layers, each unaware of the ones above it:
 //! - [`traffic`]: the byte model, exact under any split of time;

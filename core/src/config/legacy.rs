@@ -1,4 +1,5 @@
-//! The original tool's keys (its `config.json`, original-tool.md §4), rewritten into today's.
+//! The original tool's keys (its `config.json`; its two example files are kept byte for byte
+//! in `core/tests/fixtures/`), rewritten into today's.
 //!
 //! Runs on the parsed document before the raw layer, so an old file loads unchanged and a
 //! half-migrated one works too: each old key is moved to its new place with one warning that

@@ -1,5 +1,6 @@
-//! The config file: one `config.yaml` read by every binary (DESIGN §5), and the original
-//! tool's `config.json`, which must keep loading unchanged.
+//! The config file: one `config.yaml` read by every binary (the repository's `config.yaml`
+//! documents every key with its default), and the original tool's `config.json`, which must
+//! keep loading unchanged.
 //!
 //! Loading happens in two layers, as ripgrep splits `LowArgs` from `HiArgs`:
 //! 1. `raw.rs`: the file's shape, exactly as written; unknown keys are errors with a
@@ -108,7 +109,8 @@ pub struct MonitorConfig {
     /// forever (as in the original tool). Coarser rollups are kept longer.
     pub data_retention_days: u32,
     /// `monitor.max_bandwidth` (default `100Gbit`), in bytes per second: a delta implying more
-    /// is discarded and counted (DESIGN §3.2).
+    /// over its interval is no traffic but a counter glitch, so it is discarded, logged and
+    /// counted in `pve_traffic_discarded_deltas_total`, never silently.
     pub max_bandwidth: u64,
     /// `monitor.export_path` (default `./exports`): where the export tool writes files.
     pub export_path: PathBuf,
