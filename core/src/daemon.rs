@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, SecretNeed};
 
 /// How log lines are written (to stderr).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,12 +45,17 @@ pub fn init_logging(format: LogFormat) {
 }
 
 /// Loads the config named by `--config` (else `PVE_TRAFFIC_CONFIG`, else `./config.yaml`)
-/// and logs its warnings. On failure prints the error as `binary: …` and gives exit status 2
-/// (a bad config is the operator's to fix, not a crash).
-pub fn load_config(binary: &str, arg: Option<&Path>) -> Result<(PathBuf, Config), ExitCode> {
+/// and logs its warnings; `need` says whether the command talks to PVE and so needs the token
+/// secret. On failure prints the error as `binary: …` and gives exit status 2 (a bad config
+/// is the operator's to fix, not a crash).
+pub fn load_config(
+    binary: &str,
+    arg: Option<&Path>,
+    need: SecretNeed,
+) -> Result<(PathBuf, Config), ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let path = config::config_path(arg, &env);
-    match config::load(&path, &env) {
+    match config::load_with(&path, &env, need) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 tracing::warn!("{w}");

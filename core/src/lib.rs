@@ -9,6 +9,7 @@
 //! - [`exporter`]: poll → account → commit → snapshot → `/metrics`;
 //! - [`exposition`]: the Prometheus text formats (classic and OpenMetrics);
 //! - [`accounting`]: reset-safe deltas between two polls of a guest's counters;
+//! - [`fingerprint`]: SHA-256 certificate fingerprints as people copy them;
 //! - [`guest`]: guest identity and type;
 //! - [`secret`]: secrets that never print;
 //! - [`rules`]: traffic rules (limit, direction, action, guest selection);
@@ -24,6 +25,7 @@ pub mod daemon;
 pub mod enforcer;
 pub mod exporter;
 pub mod exposition;
+pub mod fingerprint;
 pub mod guest;
 pub mod period;
 pub mod pve;

@@ -755,7 +755,8 @@ mod bad_config {
         assert_eq!(
             error(&minimal("  tls:\n    fingerprint: \"AB:CD\"\n")),
             "config.yaml: `pve.tls.fingerprint`: expected a SHA-256 fingerprint, 32 hex pairs \
-             like \"AB:CD:EF:...\" or 64 hex digits, found \"AB:CD\""
+             like \"AB:CD:EF:...\" as PVE shows it (`pvenode cert info`) or 64 hex digits, \
+             found \"AB:CD\"; that is 4 hex digits, not 64"
         );
         assert_eq!(
             error(&minimal("  port: 8006\n")),
@@ -788,6 +789,33 @@ mod bad_config {
               anyone on the path can take the API token; pin it with `pve.tls.fingerprint` \
               instead (`pvenode cert info` shows it)"
             ]
+        );
+    }
+
+    #[test]
+    fn fingerprints_as_pve_openssl_and_browsers_show_them() {
+        let pin = |fp: &str| {
+            let text = minimal(&format!("  tls:\n    fingerprint: \"{fp}\"\n"));
+            yaml(&text).map(|l| l.config.pve.tls.fingerprint)
+        };
+        let pairs: Vec<String> = (0..32u8).map(|b| format!("{b:02X}")).collect();
+        let want = Some(std::array::from_fn(|i| i as u8));
+        for fp in [
+            pairs.join(":"),
+            pairs.join(":").to_lowercase(),
+            pairs.concat(),
+            pairs.join(" "),
+            format!("sha256 Fingerprint={}", pairs.join(":")),
+        ] {
+            assert_eq!(pin(&fp).unwrap(), want, "{fp}");
+        }
+        let e = pin(&format!("SHA256:{}", pairs.concat())).unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::Invalid);
+        assert!(
+            e.to_string().starts_with(
+                "config.yaml: `pve.tls.fingerprint`: expected a SHA-256 fingerprint, 32 hex pairs"
+            ) && e.to_string().ends_with("; drop the \"SHA256:\" in front"),
+            "{e}"
         );
     }
 
@@ -858,6 +886,57 @@ mod env {
             "config.yaml: `pve.token_id`: expected a token id like \"monitor@pve!traffic\" \
              (user@realm!token), found \"nope\" in PVE_API_TOKEN_ID"
         );
+    }
+
+    #[test]
+    fn read_only_tools_load_without_the_secret() {
+        use config::SecretNeed::{NotNeeded, Required};
+        let origin = Path::new("config.yaml");
+        let load = |text: &str, need| config::parse_with(text, origin, &no_env, need);
+        let no_secret = minimal("").replace("  token_secret: s3cr3t-0b7e-4c55\n", "");
+
+        // `export` and `cleanup` (and, once it opens only the store, the enforcer's `status`).
+        let loaded = load(&no_secret, NotNeeded).unwrap();
+        assert!(loaded.config.pve.token_secret.is_empty());
+        assert_eq!(loaded.config.pve.token_id, "monitor@pve!traffic");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        // The secret is not looked up at all: an unreadable secret file is no error either,
+        // and a secret that is there is not carried.
+        let unreadable = minimal("").replace(
+            "token_secret: s3cr3t-0b7e-4c55",
+            "token_secret_file: /nonexistent/pve-token",
+        );
+        assert!(load(&unreadable, NotNeeded)
+            .unwrap()
+            .config
+            .pve
+            .token_secret
+            .is_empty());
+        assert_eq!(
+            load(&unreadable, Required).unwrap_err().kind(),
+            ConfigErrorKind::Io
+        );
+        assert!(load(&minimal(""), NotNeeded)
+            .unwrap()
+            .config
+            .pve
+            .token_secret
+            .is_empty());
+        // The rest of the file is checked as always, the secret keys' shape included.
+        let e = load(&minimal("  token_secret_file: /x\n"), NotNeeded).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config.yaml: `pve.token_secret_file`: `pve.token_secret` is also set; keep only \
+             one of them"
+        );
+        let e = load(&no_secret.replace("pve1:8006", "pve1:0"), NotNeeded).unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::Invalid);
+
+        // What talks to PVE (`serve`, `run`, `plan`, `check-config`) still demands it.
+        let missing = "config.yaml: `pve.token_secret`: missing; set it in the file, in \
+                       PVE_API_TOKEN_SECRET, or with `pve.token_secret_file`";
+        assert_eq!(load(&no_secret, Required).unwrap_err().to_string(), missing);
+        assert_eq!(yaml(&no_secret).unwrap_err().to_string(), missing);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use pve_traffic::config::SecretNeed;
 use pve_traffic::daemon;
 use pve_traffic::enforcer::{self, Enforcer};
 
@@ -51,8 +52,10 @@ fn main() -> ExitCode {
     if let Some(Command::Generate(g)) = &args.command {
         return g.run(Args::command());
     }
+    // Every command reaches PVE or opens the enforcer, which builds its PVE client first.
+    let need = SecretNeed::Required;
     let (path, config) =
-        match daemon::load_config("pve-traffic-enforcer", args.global.config.as_deref()) {
+        match daemon::load_config("pve-traffic-enforcer", args.global.config.as_deref(), need) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pve_traffic::config;
+use pve_traffic::config::{self, SecretNeed};
 use pve_traffic::daemon;
 
 /// Exact per-guest traffic of a Proxmox VE cluster, served as Prometheus metrics.
@@ -53,8 +53,13 @@ fn main() -> ExitCode {
         Some(Command::Generate(g)) => return g.run(Args::command()),
         _ => {}
     }
+    // The report tools only read the database: they run without the token secret.
+    let need = match args.command {
+        Some(Command::Export(_) | Command::Cleanup(_)) => SecretNeed::NotNeeded,
+        _ => SecretNeed::Required,
+    };
     let (path, config) =
-        match daemon::load_config("pve-traffic-exporter", args.global.config.as_deref()) {
+        match daemon::load_config("pve-traffic-exporter", args.global.config.as_deref(), need) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };

@@ -645,3 +645,91 @@ async fn cleanup_deletes_exactly_what_the_dry_run_listed() {
     assert!(last[&102].is_empty());
     assert_eq!(last[&100], after[&100]);
 }
+
+/// Runs the binary on `config` without `PVE_API_TOKEN_SECRET`; a run that does not end
+/// within a minute is killed and fails the test (a daemon that should have refused to start).
+fn run_without_secret(config: &Path, args: &[&str]) -> Output {
+    let child = Command::new(EXE)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("PVE_API_TOKEN_SECRET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out,
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("{args:?} did not end: it should not have started");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_tools_run_without_the_token_secret() {
+    let f = fixture().await;
+    // A config like the demo's: the token id in the file, the secret only in the daemons'
+    // environment.
+    let text = std::fs::read_to_string(&f.config).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("token_secret:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(without.contains("token_id:") && !without.contains("token_secret"));
+    let config = f.dir.path().join("no-secret.yaml");
+    std::fs::write(&config, without).unwrap();
+
+    let day = [
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-01-01",
+        "--tz",
+        "UTC",
+    ];
+    let args = [&["export", "--vm", "all", "--format", "json"], &day[..]].concat();
+    let out = run_without_secret(&config, &args);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let path = String::from_utf8(out.stdout).unwrap();
+    let all: Value = serde_json::from_str(&std::fs::read_to_string(path.trim()).unwrap()).unwrap();
+    let got: BTreeMap<u32, (u64, u64)> = all["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (u(&g["vmid"]) as u32, (u(&g["rx_bytes"]), u(&g["tx_bytes"]))))
+        .collect();
+    assert_eq!(
+        got, f.truth,
+        "the report is the truth, read without the secret"
+    );
+
+    let before = ["cleanup", "before", "--before", "2026-01-01T03:00:00Z"];
+    let dry = run_without_secret(&config, &[&before[..], &["--dry-run"]].concat());
+    assert!(dry.status.success(), "{dry:?}");
+    let listing = String::from_utf8(dry.stdout).unwrap();
+    assert!(listing.ends_with("dry run: nothing deleted\n"), "{listing}");
+    for vmid in f.truth.keys() {
+        assert!(listing.contains(&format!("\n{vmid}\t")), "{listing}");
+    }
+    assert_eq!(store_totals(&f.db()), f.truth);
+
+    // What talks to PVE still demands the secret, with the loader's message.
+    let missing = format!(
+        "pve-traffic-exporter: {}: `pve.token_secret`: missing; set it in the file, in \
+         PVE_API_TOKEN_SECRET, or with `pve.token_secret_file`\n",
+        config.display()
+    );
+    for command in [&["serve"][..], &["check-config"], &[]] {
+        let out = run_without_secret(&config, command);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), missing, "{command:?}");
+    }
+}

@@ -12,7 +12,7 @@ use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession as Session;
 use expectrl::{Eof, Expect};
 use pve_sim::{Options, RunningSim, Scenario};
-use pve_traffic::pve::tls::parse_fingerprint;
+use pve_traffic::fingerprint;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pve-traffic-exporter");
 
@@ -211,7 +211,7 @@ async fn a_full_run_survives_each_failure_and_writes_a_config_check_config_accep
     assert_eq!(c.pve.token_secret.expose(), secret);
     assert_eq!(
         c.pve.tls.fingerprint,
-        Some(parse_fingerprint(&fingerprint).unwrap())
+        Some(fingerprint::parse(&fingerprint).unwrap())
     );
     assert_eq!(c.monitor.interval, Duration::from_secs(30));
     assert_eq!(c.monitor.timezone_name, "Europe/Berlin");
@@ -286,7 +286,7 @@ async fn non_interactive_pins_the_presented_certificate_and_writes_rules() {
     let c = load(&path);
     assert_eq!(
         c.pve.tls.fingerprint,
-        Some(parse_fingerprint(sim.fingerprint().unwrap()).unwrap())
+        Some(fingerprint::parse(sim.fingerprint().unwrap()).unwrap())
     );
     assert_eq!(c.storage.dsn, "/var/lib/pve-traffic/pve_traffic.db");
     assert_eq!(c.rules[0].vm_tags, ["a", "b"]);

@@ -5,12 +5,13 @@
 //! and wording of the 401 reasons, privilege separation of tokens, and the ACL walk
 //! that decides every 403. The rules come from `PVE::AccessControl` (`verify_token`,
 //! `split_tokenid`, `roles`, `$privgroups`), `PVE::RPCEnvironment` (`permissions`,
-//! pool roles) and `PVE::APIServer::Formatter` (`extract_auth_value`); see
-//! `docs/pve-api.md` §2. Getting them subtly wrong would let the client pass tests
-//! that a real host fails, which is the one thing a simulator must not do.
+//! pool roles) and `PVE::APIServer::Formatter` (`extract_auth_value`). Getting them
+//! subtly wrong would let the client pass tests that a real host fails, which is the one
+//! thing a simulator must not do.
 //!
 //! Left to others: HTTP status codes, the ~3 s delay after a failed login, the
-//! response bodies, and which privileges each endpoint needs (§2.4). Tickets,
+//! response bodies, and which privileges each endpoint needs (each API handler's
+//! `permissions` in pve-manager, qemu-server and pve-container; see `api/`). Tickets,
 //! cookies and groups are not simulated; a request without a token is `No ticket`.
 
 use std::collections::BTreeMap;

@@ -54,7 +54,7 @@ use crate::model::guest::{Guest, RunState};
 use crate::model::ha::HaRequest;
 use crate::model::Cluster;
 use crate::scenario::Scenario;
-use crate::server::State;
+use crate::state::State;
 
 /// Answers a control request; `path` is below `/sim`.
 pub(crate) fn handle(

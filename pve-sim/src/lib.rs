@@ -1,17 +1,20 @@
 //! `pve-sim`: a faithful Proxmox VE API simulator that knows the exact truth.
 //!
 //! No real cluster is reachable from a test run, yet the exporter and the enforcer must be
-//! proven against one. This crate is that cluster: it speaks the PVE REST API as
-//! `shared/docs/pve-api.md` describes it (HTTPS with a self-made CA, API tokens with privilege
-//! separation and ACLs, PVE's error conventions down to the reason phrase, tasks that take
-//! time, counters that reset when real ones do) and it also answers what no real cluster can:
-//! how many bytes every guest *really* moved (`/sim/truth`).
+//! proven against one. This crate is that cluster: it speaks the PVE REST API as PVE 7.4,
+//! 8.2, 8.4 and 9.1 serve it, each as its upstream sources (pve-manager, qemu-server,
+//! pve-container, pve-access-control, pve-http-server) define it: HTTPS with a self-made CA,
+//! API tokens with privilege separation and ACLs, PVE's error conventions down to the reason
+//! phrase, tasks that take time, counters that reset when real ones do. It also answers what
+//! no real cluster can: how many bytes every guest *really* moved (`/sim/truth`).
 //!
 //! The layers, each unaware of the ones above it:
 //! - [`traffic`]: the byte model, exact under any split of time;
 //! - [`model`]: the cluster state on a simulated clock (no I/O);
 //! - [`api`]: the PVE API as a pure function of the cluster and a parsed request;
 //! - `server` and `control`: HTTP(S), PVE's transport rules, and the `/sim/` control API.
+//!   Both hold the shared `state` (the simulation behind one lock) and neither imports the
+//!   other.
 //!
 //! Use it from tests with [`start`]:
 //!
@@ -35,6 +38,7 @@ pub mod request_log;
 pub mod rrd;
 pub mod scenario;
 mod server;
+mod state;
 pub mod tls;
 pub mod traffic;
 
@@ -108,7 +112,7 @@ pub struct RunningSim {
     tls: bool,
     cert: Option<tls::SimCertificate>,
     token: AdminToken,
-    state: Arc<server::State>,
+    state: Arc<state::State>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -211,8 +215,8 @@ pub async fn start(opts: Options) -> Result<RunningSim, StartError> {
     } else {
         (None, None)
     };
-    let state = Arc::new(server::State {
-        sim: Mutex::new(server::Sim {
+    let state = Arc::new(state::State {
+        sim: Mutex::new(state::Sim {
             cluster,
             clock: clock::Clock::new(opts.clock, start_ms),
             faults: faults::Faults::default(),

@@ -1,14 +1,18 @@
 //! Guest NIC property strings (`netN`) and guest `tags`, parsed, checked and printed the
-//! way PVE does (pve-api.md §7 and §8).
+//! way PVE does (qemu-server's `PVE::QemuServer::Network`, pve-container's
+//! `PVE::LXC::Config`, pve-common's `PVE::JSONSchema` with its `pve-tag` format).
 //!
-//! Why a module of its own: the enforcer changes `rate` and `link_down` by reading a
-//! `netN` string, editing it and writing the whole string back (§7.4). For that round
-//! trip to be tested against something faithful, the simulator must accept exactly what
-//! PVE accepts, reject the rest with PVE's own error text (the value of `errors.netN` in
-//! a 400 answer), and store the string in PVE's canonical form. This module is that
-//! parser and printer, plus the two facts about a NIC that the traffic model needs:
-//! the rate cap in bytes/s (§7.6) and whether a change on a running guest recreates the
-//! host device and so resets its counters (§7.5).
+//! Why a module of its own: the enforcer changes `rate` and `link_down` by reading a `netN`
+//! string, editing it and writing the whole string back (PVE's config API takes only whole
+//! values, no per-sub-key patch). For that round trip to be tested against something
+//! faithful, the simulator must accept exactly what PVE accepts, reject the rest with PVE's
+//! own error text (the value of `errors.netN` in a 400 answer), and store the string in PVE's
+//! canonical form. This module is that parser and printer, plus the two facts about a NIC
+//! that the traffic model needs: the rate cap in bytes/s (`rate` is MiB/s, turned into bytes
+//! as `int(rate × 1024 × 1024)` by pve-common's `PVE::Network::tap_rate_limit`) and whether a
+//! change on a running guest recreates the host device and so resets its counters
+//! (qemu-server's `vmconfig_update_net`, pve-container's `update_net`; see
+//! [`NetConfig::recreates_device`]).
 //!
 //! It leaves to others: applying a change to a running guest (the guest model), MAC
 //! uniqueness and the `mac_prefix` setting (the caller supplies generated MACs), the
@@ -161,8 +165,8 @@ impl NetConfig {
             || self.link_down() != new.link_down()
     }
 
-    /// Set or clear `link_down`. Clearing removes the key, as the client rule in §7.7
-    /// prints it (`link_down` absent rather than `link_down=0`).
+    /// Set or clear `link_down`. Clearing removes the key (`link_down` absent rather than
+    /// `link_down=0`, which PVE reads the same), as the enforcer writes it when it restores.
     pub fn set_link_down(&mut self, down: bool) {
         if down {
             self.values.insert("link_down", "1".to_string());
@@ -197,7 +201,7 @@ impl NetConfig {
     }
 
     /// Whether switching from `self` to `new` on a running guest recreates the host
-    /// device, which resets that NIC's counters (§7.5).
+    /// device, which resets that NIC's counters.
     ///
     /// QEMU (qemu-server `vmconfig_update_net`): a different `model` or `macaddr`, a
     /// numerically different `queues` or `mtu`, or either side without a bridge. The
@@ -394,7 +398,7 @@ const LXC_SCHEMA: &[Prop] = &[
     Prop::new("link_down", Type::Bool),
     Prop::new("mtu", Type::Int).range(Some(64), Some(65535)),
     Prop::new("name", Type::Str).required().pattern(is_word),
-    // LXC declares no minimum for rate (§7.6).
+    // pve-container's schema declares no minimum for rate (qemu-server's declares 0).
     Prop::new("rate", Type::Num),
     Prop::new("tag", Type::Int).range(Some(1), Some(4094)),
     Prop::new("trunks", Type::Str).pattern(is_lxc_trunks),

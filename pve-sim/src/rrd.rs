@@ -5,7 +5,7 @@
 //! (`PVE::RRD::create_rrd_data`) fetches a fixed number of rows ending just before the
 //! current row. Clients read `netin`/`netout` there as DERIVE *rates* (bytes per second), so
 //! the simulator must reproduce the row layout, the rates and the unknown rows exactly,
-//! or a client that works against pve-sim will misreport on a real cluster (spec §5).
+//! or a client that works against pve-sim will misreport on a real cluster.
 //!
 //! This module only keeps and consolidates history. It does not know guests, nodes or time:
 //! the simulator's traffic model calls [`Rrd::record`] once per 60-s step with what the guest
@@ -169,7 +169,7 @@ impl FromStr for Cf {
 /// A `timeframe` or `cf` value outside PVE's enumeration.
 ///
 /// Its `Display` is PVE's own per-parameter message, so the handler can put it as is under
-/// `errors.<param>` of a `400 Parameter verification failed.` (spec §1.3).
+/// `errors.<param>` of a `400 Parameter verification failed.` (see `api::response`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseEnumError {
     /// The rejected value, as the client sent it.

@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -21,55 +21,15 @@ use tokio::sync::watch;
 
 use crate::api::response::WireResponse;
 use crate::api::{self, ApiRequest};
-use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::faults::{FaultKind, Faults};
+use crate::faults::FaultKind;
 use crate::model::Cluster;
 use crate::params::{self, Params};
-use crate::request_log::{token_id_of, LoggedRequest, RequestLog};
+use crate::request_log::{token_id_of, LoggedRequest};
+use crate::state::State;
 
 /// Largest request body PVE accepts.
 const MAX_BODY: usize = 512 * 1024;
-
-/// Everything a request may touch, behind one lock: no lock is ever held across an
-/// `.await`, so a std `Mutex` is the right tool (and the cheapest).
-pub(crate) struct Sim {
-    /// The cluster.
-    pub cluster: Cluster,
-    /// The simulated clock the cluster follows.
-    pub clock: Clock,
-    /// Armed faults.
-    pub faults: Faults,
-    /// Every PVE API request received.
-    pub log: RequestLog,
-}
-
-impl Sim {
-    /// Brings the cluster up to the clock's time.
-    pub fn catch_up(&mut self) {
-        let now = self.clock.now_ms();
-        self.cluster.advance_to(now);
-    }
-}
-
-/// Shared by every connection.
-pub(crate) struct State {
-    /// The simulation.
-    pub sim: Mutex<Sim>,
-    /// Delay of 401 answers, from the start of the request.
-    pub auth_delay: Duration,
-    /// Admin token re-added when a scenario is replaced.
-    pub admin: crate::model::AdminToken,
-}
-
-impl State {
-    /// Locks the simulation; a panic in another request must not take the simulator down.
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Sim> {
-        self.sim
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 /// Accepts connections until `shutdown` turns true.
 pub(crate) async fn run(

@@ -1,4 +1,5 @@
-//! The original tool's keys (its `config.json`, original-tool.md §4), rewritten into today's.
+//! The original tool's keys (its `config.json`; its two example files are kept byte for byte
+//! in `core/tests/fixtures/`), rewritten into today's.
 //!
 //! Runs on the parsed document before the raw layer, so an old file loads unchanged and a
 //! half-migrated one works too: each old key is moved to its new place with one warning that
@@ -21,9 +22,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::error::{ConfigError, ConfigErrorKind::Invalid};
+use super::leaves::{boolean, found, string};
 use super::raw::section;
-use super::validate::{boolean, found, string, Ctx};
 
 /// The original tool's `api:` section (its web UI and JSON API).
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@
 use std::fmt::Write;
 
 use super::Config;
+use crate::fingerprint;
 use crate::period::PeriodKind;
 use crate::units;
 
@@ -29,12 +30,7 @@ fn write_yaml(o: &mut String, c: &Config) -> std::fmt::Result {
     writeln!(o, "  tls:")?;
     let ca = p.tls.ca_file.as_ref().map(|f| f.display().to_string());
     writeln!(o, "    ca_file: {}", q(ca.as_deref().unwrap_or("")))?;
-    let fp = p.tls.fingerprint.map(|f| {
-        f.iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":")
-    });
+    let fp = p.tls.fingerprint.as_ref().map(fingerprint::format);
     writeln!(o, "    fingerprint: {}", q(fp.as_deref().unwrap_or("")))?;
     writeln!(o, "    insecure: {}", p.tls.insecure)?;
     writeln!(o, "  timeout_seconds: {}", p.timeout.as_secs())?;

@@ -1,5 +1,6 @@
-//! The config file: one `config.yaml` read by every binary (DESIGN §5), and the original
-//! tool's `config.json`, which must keep loading unchanged.
+//! The config file: one `config.yaml` read by every binary (the repository's `config.yaml`
+//! documents every key with its default), and the original tool's `config.json`, which must
+//! keep loading unchanged.
 //!
 //! Loading happens in two layers, as ripgrep splits `LowArgs` from `HiArgs`:
 //! 1. `raw.rs`: the file's shape, exactly as written; unknown keys are errors with a
@@ -9,6 +10,10 @@
 //!    zones, socket addresses, rules) into the [`Config`] the rest of the crate uses, which is
 //!    never partially valid.
 //!
+//! Below both layers sit `ctx.rs` (the loading state: file, warnings, renamed keys, secrets to
+//! scrub) and `leaves.rs` (one reader per value type), so the imports run one way:
+//! `validate` → `legacy` → `raw` → `leaves` → `ctx` → `error`.
+//!
 //! Errors name the file, the key path and what was expected ([`ConfigError`]); the binaries
 //! print them and exit with status 2. The environment is an argument (`env`), never read
 //! directly, so tests can pass a map and the binaries pass `std::env::var`.
@@ -17,7 +22,9 @@
 //! `pve.token_secret_file`, is held as a [`Secret`], and appears in no error, warning, `Debug`
 //! output or [`Config::to_masked_yaml`].
 
+mod ctx;
 mod error;
+mod leaves;
 mod legacy;
 mod masked;
 mod raw;
@@ -60,7 +67,7 @@ pub struct PveConfig {
     /// `pve.token_id`: `user@realm!tokenname`; `PVE_API_TOKEN_ID` overrides the file.
     pub token_id: String,
     /// `pve.token_secret`, `PVE_API_TOKEN_SECRET` (wins) or the trimmed contents of
-    /// `pve.token_secret_file`.
+    /// `pve.token_secret_file`; empty when loaded with [`SecretNeed::NotNeeded`].
     pub token_secret: Secret,
     /// `pve.node`: only watch guests on this node; `None` (the default) = the whole cluster.
     pub node: Option<String>,
@@ -77,8 +84,8 @@ pub struct TlsConfig {
     /// `pve.tls.ca_file`: a PEM file of CA certificates to trust, such as PVE's own
     /// `/etc/pve/pve-root-ca.pem`.
     pub ca_file: Option<PathBuf>,
-    /// `pve.tls.fingerprint`: the SHA-256 fingerprint of PVE's certificate to pin; written
-    /// `AB:CD:..` (any case) or as 64 hex digits.
+    /// `pve.tls.fingerprint`: the SHA-256 fingerprint of PVE's certificate to pin, in any form
+    /// [`crate::fingerprint::parse`] takes (`AB:CD:..` as PVE shows it, or 64 hex digits).
     pub fingerprint: Option<[u8; 32]>,
     /// `pve.tls.insecure`: do not verify the certificate at all (default false; warned about).
     pub insecure: bool,
@@ -102,7 +109,8 @@ pub struct MonitorConfig {
     /// forever (as in the original tool). Coarser rollups are kept longer.
     pub data_retention_days: u32,
     /// `monitor.max_bandwidth` (default `100Gbit`), in bytes per second: a delta implying more
-    /// is discarded and counted (DESIGN §3.2).
+    /// over its interval is no traffic but a counter glitch, so it is discarded, logged and
+    /// counted in `pve_traffic_discarded_deltas_total`, never silently.
     pub max_bandwidth: u64,
     /// `monitor.export_path` (default `./exports`): where the export tool writes files.
     pub export_path: PathBuf,
@@ -150,13 +158,36 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// Whether the caller talks to PVE, and so needs the API token secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretNeed {
+    /// It talks to PVE (the daemons, `plan`, `check-config`): a missing secret is an error.
+    Required,
+    /// It only reads the database (`export`, `cleanup`): the secret is not looked up
+    /// (neither `PVE_API_TOKEN_SECRET` nor `pve.token_secret_file` is read) and
+    /// [`PveConfig::token_secret`] is empty, which the PVE client refuses, so such a config
+    /// cannot reach PVE by mistake. The rest of the file is checked as always.
+    NotNeeded,
+}
+
+/// Reads and validates the config file at `path`, demanding the token secret
+/// ([`load_with`] with [`SecretNeed::Required`]).
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigError> {
+    load_with(path, env, SecretNeed::Required)
+}
+
 /// Reads and validates the config file at `path`.
 ///
 /// The text is JSON if the file name ends in `.json` or the text starts with `{` (the original
 /// tool's files), YAML otherwise. `env` looks up environment variables (`PVE_API_TOKEN_ID`,
-/// `PVE_API_TOKEN_SECRET`); pass `&|k| std::env::var(k).ok()`. Also warns when a file that
-/// holds the token secret can be read by other users.
-pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigError> {
+/// `PVE_API_TOKEN_SECRET`); pass `&|k| std::env::var(k).ok()`. `need` says whether the token
+/// secret must be there. Also warns when a file that holds the token secret can be read by
+/// other users.
+pub fn load_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
+) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::file(
             path,
@@ -166,7 +197,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
             ),
         )
     })?;
-    let (mut loaded, secret_in_file) = validate::parse(&text, path, env)?;
+    let (mut loaded, secret_in_file) = validate::parse(&text, path, env, need)?;
     if secret_in_file {
         if let Some(w) = validate::readable_by_others(path) {
             loaded.warnings.push(format!(
@@ -180,14 +211,26 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     Ok(loaded)
 }
 
-/// Validates config `text`; `origin` names the file in messages and decides JSON or YAML as
-/// in [`load`]. Does no I/O except reading `pve.token_secret_file` if set.
+/// Validates config `text`, demanding the token secret ([`parse_with`] with
+/// [`SecretNeed::Required`]).
 pub fn parse(
     text: &str,
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, ConfigError> {
-    validate::parse(text, origin, env).map(|(loaded, _)| loaded)
+    parse_with(text, origin, env, SecretNeed::Required)
+}
+
+/// Validates config `text`; `origin` names the file in messages and decides JSON or YAML as
+/// in [`load_with`]. Does no I/O except reading `pve.token_secret_file` if set and `need` is
+/// [`SecretNeed::Required`].
+pub fn parse_with(
+    text: &str,
+    origin: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
+) -> Result<Loaded, ConfigError> {
+    validate::parse(text, origin, env, need).map(|(loaded, _)| loaded)
 }
 
 /// The config file to read: `--config PATH` if given, else `PVE_TRAFFIC_CONFIG` if set and not

@@ -1,7 +1,8 @@
 //! The first layer: the file's shape, exactly as written, with unknown keys rejected.
 //!
-//! Each struct mirrors one mapping of `config.yaml` (DESIGN §5) and denies keys it does not
-//! know, so a typo is an error with a suggestion rather than a silently ignored setting. The
+//! Each struct mirrors one mapping of `config.yaml` (as the repository's example documents
+//! it) and denies keys it does not know, so a typo is an error with a suggestion rather than
+//! a silently ignored setting. The
 //! leaves are kept as untyped [`Value`]s on purpose: serde's own type errors ("invalid type:
 //! string, expected u32") know neither the key path nor the allowed range, so the types and
 //! ranges are checked in `validate.rs`, where the message can say "expected an integer from
@@ -15,8 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::ctx::Ctx;
 use super::error::{suggest, ConfigError, ConfigErrorKind};
-use super::validate::{found, Ctx};
+use super::leaves::found;
 
 /// The top level: one mapping per section.
 #[derive(Debug, Default, Deserialize)]

@@ -9,19 +9,20 @@
 //! scrubbed of the secret's known values before it leaves this module, so even a secret
 //! pasted into the wrong key does not reach a log.
 
-use std::collections::HashMap;
-use std::fmt::Display;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::error::{suggest, ConfigError, ConfigErrorKind};
+use super::ctx::Ctx;
+use super::error::{ConfigError, ConfigErrorKind};
+use super::leaves::{as_u64, boolean, choice, found, integer, kind_of, list, nonempty, present};
+use super::leaves::{required_choice, seconds, socket, string};
 use super::raw::{section, RawEnforcer, RawExporter, RawFile, RawMonitor, RawPve, RawRule};
 use super::raw::{RawStorage, RawTls};
 use super::{legacy, Config, EnforcerConfig, ExporterConfig, Loaded, MonitorConfig, PveConfig};
-use super::{StorageConfig, TlsConfig};
+use super::{SecretNeed, StorageConfig, TlsConfig};
+use crate::fingerprint;
 use crate::guest::GuestType;
 use crate::period::{PeriodKind, PeriodSpec};
 use crate::rules::{Action, Direction, Rule};
@@ -37,71 +38,15 @@ pub(super) const DEFAULT_DSN: &str = "./data/pve_traffic.db";
 /// The largest `limit_gb` that fits in a u64 of bytes (16 EiB).
 const MAX_LIMIT_GB: f64 = (1u64 << 34) as f64;
 
-/// Loading state shared by the validation functions: where we are, what to warn about.
-pub(super) struct Ctx<'a> {
-    /// The config file, for messages.
-    pub file: &'a Path,
-    /// Warnings so far, each prefixed with the file.
-    pub warnings: Vec<String>,
-    /// Current key path → the key the file used, for keys `legacy.rs` renamed, so errors
-    /// name what the operator actually wrote.
-    pub renamed: HashMap<String, String>,
-    /// Whether the file used any of the original tool's keys (it then gets a note about
-    /// time zones, which the original tool did not have).
-    pub legacy: bool,
-    /// Known values of the token secret, scrubbed from every message.
-    secrets: Vec<String>,
-}
-
-impl Ctx<'_> {
-    /// An error about `key` (shown under its original name if `legacy.rs` renamed it).
-    pub fn err(
-        &self,
-        key: impl Into<String>,
-        kind: ConfigErrorKind,
-        message: impl Into<String>,
-    ) -> ConfigError {
-        let key = key.into();
-        let key = self.renamed.get(&key).cloned().unwrap_or(key);
-        ConfigError::new(self.file, key, kind, message)
-    }
-
-    /// Records a warning.
-    pub fn warn(&mut self, message: impl Display) {
-        self.warnings
-            .push(format!("{}: {message}", self.file.display()));
-    }
-
-    /// Remembers a value of the token secret so no message can carry it.
-    pub fn secret(&mut self, value: &str) {
-        let value = value.trim();
-        // Too short to be a real secret, and scrubbing it would mangle ordinary words.
-        if value.len() >= 4 {
-            self.secrets.push(value.to_string());
-        }
-    }
-
-    fn scrub(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "********"))
-    }
-}
-
 /// Parses and validates `text`; also says whether the token secret came from the text itself
 /// (so `load` can warn about the file's permissions).
 pub(super) fn parse(
     text: &str,
     origin: &Path,
     env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
 ) -> Result<(Loaded, bool), ConfigError> {
-    let mut ctx = Ctx {
-        file: origin,
-        warnings: Vec::new(),
-        renamed: HashMap::new(),
-        legacy: false,
-        secrets: Vec::new(),
-    };
+    let mut ctx = Ctx::new(origin);
     for line in text.lines().filter(|l| l.contains("token_secret")) {
         // Before parsing: a syntax error may quote any line, so learn secrets from the text.
         if !line.contains("token_secret_file") {
@@ -113,7 +58,7 @@ pub(super) fn parse(
     if let Some(s) = env_var(env, "PVE_API_TOKEN_SECRET") {
         ctx.secret(&s);
     }
-    match validate(&mut ctx, text, env) {
+    match validate(&mut ctx, text, env, need) {
         Ok((config, secret_in_file)) => {
             let warnings = ctx.warnings.iter().map(|w| ctx.scrub(w)).collect();
             Ok((Loaded { config, warnings }, secret_in_file))
@@ -126,6 +71,7 @@ fn validate(
     ctx: &mut Ctx,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
 ) -> Result<(Config, bool), ConfigError> {
     let json =
         ctx.file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
@@ -167,7 +113,7 @@ fn validate(
     };
     legacy::migrate(ctx, &mut root)?;
     let raw: RawFile = section(ctx, "", Some(Value::Object(root)))?;
-    let (pve, secret_in_file) = pve(ctx, raw.pve, env)?;
+    let (pve, secret_in_file) = pve(ctx, raw.pve, env, need)?;
     let monitor = monitor(ctx, raw.monitor)?;
     let storage = storage(ctx, raw.storage)?;
     let exporter = exporter(ctx, raw.exporter)?;
@@ -191,6 +137,7 @@ fn pve(
     ctx: &mut Ctx,
     raw: Option<Value>,
     env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
 ) -> Result<(PveConfig, bool), ConfigError> {
     let r: RawPve = section(ctx, "pve", raw)?;
     let url = pve_url(ctx, &r)?;
@@ -218,7 +165,34 @@ fn pve(
         ));
     }
 
-    let inline = match present(r.token_secret) {
+    let (token_secret, secret_in_file) =
+        token_secret(ctx, r.token_secret, r.token_secret_file, env, need)?;
+
+    let node = nonempty(string(ctx, "pve.node", r.node)?).map(|n| n.trim().to_string());
+    let tls = tls(ctx, r.tls)?;
+    let timeout = seconds(ctx, "pve.timeout_seconds", r.timeout_seconds, 1, 300, 10)?;
+    let pve = PveConfig {
+        url,
+        token_id,
+        token_secret,
+        node,
+        tls,
+        timeout,
+    };
+    Ok((pve, secret_in_file))
+}
+
+/// The token secret: `PVE_API_TOKEN_SECRET`, else `pve.token_secret_file`, else
+/// `pve.token_secret`; also whether it sits in the config file itself. Without
+/// [`SecretNeed::Required`] only the keys' shape is checked and the secret is left empty.
+fn token_secret(
+    ctx: &mut Ctx,
+    inline: Option<Value>,
+    file: Option<Value>,
+    env: &dyn Fn(&str) -> Option<String>,
+    need: SecretNeed,
+) -> Result<(Secret, bool), ConfigError> {
+    let inline = match present(inline) {
         None => None,
         Some(Value::String(s)) => Some(s),
         // Never echo a secret, not even a mistyped one.
@@ -230,7 +204,7 @@ fn pve(
             ))
         }
     };
-    let secret_file = nonempty(string(ctx, "pve.token_secret_file", r.token_secret_file)?);
+    let secret_file = nonempty(string(ctx, "pve.token_secret_file", file)?);
     if inline.as_deref().is_some_and(|s| !s.is_empty()) && secret_file.is_some() {
         return Err(ctx.err(
             "pve.token_secret_file",
@@ -238,14 +212,15 @@ fn pve(
             "`pve.token_secret` is also set; keep only one of them",
         ));
     }
-    let mut secret_in_file = false;
-    let secret = if let Some(s) = env_var(env, "PVE_API_TOKEN_SECRET") {
-        s
-    } else if let Some(path) = secret_file {
-        read_secret_file(ctx, &path)?
-    } else {
-        secret_in_file = inline.is_some();
-        inline.unwrap_or_default()
+    let from_env = env_var(env, "PVE_API_TOKEN_SECRET");
+    let secret_in_file = from_env.is_none() && secret_file.is_none() && inline.is_some();
+    if need == SecretNeed::NotNeeded {
+        return Ok((Secret::default(), secret_in_file));
+    }
+    let secret = match (from_env, secret_file) {
+        (Some(s), _) => s,
+        (None, Some(path)) => read_secret_file(ctx, &path)?,
+        (None, None) => inline.unwrap_or_default(),
     };
     let secret = secret.trim();
     if secret.is_empty() {
@@ -262,19 +237,7 @@ fn pve(
              file, in PVE_API_TOKEN_SECRET, or with `pve.token_secret_file`)",
         );
     }
-
-    let node = nonempty(string(ctx, "pve.node", r.node)?).map(|n| n.trim().to_string());
-    let tls = tls(ctx, r.tls)?;
-    let timeout = seconds(ctx, "pve.timeout_seconds", r.timeout_seconds, 1, 300, 10)?;
-    let pve = PveConfig {
-        url,
-        token_id,
-        token_secret: Secret::new(secret),
-        node,
-        tls,
-        timeout,
-    };
-    Ok((pve, secret_in_file))
+    Ok((Secret::new(secret), secret_in_file))
 }
 
 /// `pve.url`, or the original tool's `pve.host` + `pve.port`.
@@ -346,7 +309,8 @@ fn tls(ctx: &mut Ctx, raw: Option<Value>) -> Result<TlsConfig, ConfigError> {
     let fingerprint = match nonempty(string(ctx, "pve.tls.fingerprint", r.fingerprint)?) {
         None => None,
         Some(f) => {
-            Some(parse_fingerprint(&f).map_err(|m| ctx.err("pve.tls.fingerprint", Invalid, m))?)
+            let pin = fingerprint::parse(&f);
+            Some(pin.map_err(|e| ctx.err("pve.tls.fingerprint", Invalid, e.to_string()))?)
         }
     };
     let insecure = boolean(ctx, "pve.tls.insecure", r.insecure, false)?;
@@ -829,200 +793,6 @@ fn vmids(ctx: &mut Ctx, key: &str, raw: Option<Value>) -> Result<Vec<u32>, Confi
     Ok(ids)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Leaves
-
-/// `None` for an absent key and for an empty one (`key:` with no value, or `null`).
-fn present(v: Option<Value>) -> Option<Value> {
-    v.filter(|v| !v.is_null())
-}
-
-/// `None` for an empty string too.
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.filter(|s| !s.trim().is_empty())
-}
-
-/// How a value is shown after "found": strings quoted, numbers and booleans as written.
-pub(super) fn found(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "nothing".into(),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "a mapping".into(),
-    }
-}
-
-/// A value's type only, for secrets.
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "nothing",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
-/// A whole non-negative number (`60`, or `60.0` as some YAML writers emit).
-fn as_u64(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| {
-        v.as_f64()
-            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
-            .map(|f| f as u64)
-    })
-}
-
-fn integer(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    lo: u64,
-    hi: u64,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    let Some(v) = present(v) else {
-        return Ok(default);
-    };
-    as_u64(&v).filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
-        ctx.err(
-            key,
-            Invalid,
-            format!("expected an integer from {lo} to {hi}, found {}", found(&v)),
-        )
-    })
-}
-
-fn seconds(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    lo: u64,
-    hi: u64,
-    default: u64,
-) -> Result<Duration, ConfigError> {
-    integer(ctx, key, v, lo, hi, default).map(Duration::from_secs)
-}
-
-pub(super) fn boolean(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match present(v) {
-        None => Ok(default),
-        Some(Value::Bool(b)) => Ok(b),
-        Some(other) => Err(ctx.err(
-            key,
-            Invalid,
-            format!("expected true or false, found {}", found(&other)),
-        )),
-    }
-}
-
-pub(super) fn string(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-) -> Result<Option<String>, ConfigError> {
-    match present(v) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ctx.err(
-            key,
-            Invalid,
-            format!("expected a string, found {}", found(&other)),
-        )),
-    }
-}
-
-/// A list, or `None` if absent; `example` shows the expected form in the error.
-fn list(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    example: &str,
-) -> Result<Option<Vec<Value>>, ConfigError> {
-    match present(v) {
-        None => Ok(None),
-        Some(Value::Array(items)) => Ok(Some(items)),
-        Some(other) => Err(ctx.err(
-            key,
-            Invalid,
-            format!("expected a list like {example}, found {}", found(&other)),
-        )),
-    }
-}
-
-/// One of a fixed set of words (case-insensitive); suggests the closest on a typo.
-fn choice<T: Copy>(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    options: &[(&str, T)],
-) -> Result<Option<T>, ConfigError> {
-    let Some(v) = present(v) else {
-        return Ok(None);
-    };
-    if let Value::String(s) = &v {
-        let s = s.trim().to_ascii_lowercase();
-        if let Some((_, t)) = options.iter().find(|(name, _)| *name == s) {
-            return Ok(Some(*t));
-        }
-    }
-    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-    let mut message = format!(
-        "expected one of {}, found {}",
-        option_list(options),
-        found(&v)
-    );
-    if let Some(best) = v.as_str().and_then(|s| suggest(s, &names)) {
-        message.push_str(&format!("; did you mean `{best}`?"));
-    }
-    Err(ctx.err(key, Invalid, message))
-}
-
-/// [`choice`] for a key without a default: missing is an error that lists the options.
-fn required_choice<T: Copy>(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    options: &[(&str, T)],
-) -> Result<T, ConfigError> {
-    choice(ctx, key, v, options)?.ok_or_else(|| {
-        let message = format!("missing; expected one of {}", option_list(options));
-        ctx.err(key, Missing, message)
-    })
-}
-
-/// "`a`, `b`, `c`": the names of `options`, for messages.
-fn option_list<T>(options: &[(&str, T)]) -> String {
-    let list: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-    list.join(", ")
-}
-
-fn socket(
-    ctx: &Ctx,
-    key: &str,
-    v: Option<Value>,
-    default: &str,
-) -> Result<SocketAddr, ConfigError> {
-    let text = nonempty(string(ctx, key, v)?).unwrap_or_else(|| default.into());
-    text.trim().parse().map_err(|_| {
-        ctx.err(
-            key,
-            Invalid,
-            format!(
-                "expected an address like {default:?} or \"[::]:{}\", found {text:?}",
-                default.rsplit(':').next().unwrap_or_default()
-            ),
-        )
-    })
-}
-
 fn env_var(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     env(name).filter(|v| !v.trim().is_empty())
 }
@@ -1098,36 +868,6 @@ fn is_loopback_url(url: &str) -> bool {
         None => rest.rsplit_once(':').map_or(rest, |(h, _)| h),
     };
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A SHA-256 certificate fingerprint: `AB:CD:...` (32 pairs, any case) or 64 hex digits, as
-/// `openssl x509 -fingerprint -sha256` (prefix included) or the PVE GUI shows it.
-pub(super) fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
-    let fail = || {
-        format!(
-            "expected a SHA-256 fingerprint, 32 hex pairs like \"AB:CD:EF:...\" or 64 hex digits, \
-             found {s:?}"
-        )
-    };
-    let t = s.trim();
-    let t = t.rsplit_once('=').map_or(t, |(_, f)| f).trim();
-    let hex: String = if t.contains(':') {
-        let pairs: Vec<&str> = t.split(':').collect();
-        if pairs.iter().any(|p| p.len() != 2) {
-            return Err(fail());
-        }
-        pairs.concat()
-    } else {
-        t.to_string()
-    };
-    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(fail());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| fail())?;
-    }
-    Ok(out)
 }
 
 /// Reads `pve.token_secret_file`, trimmed; warns if others may read it.
@@ -1217,25 +957,6 @@ mod tests {
         assert!(is_loopback_url("http://[::1]:8006"));
         assert!(is_loopback_url("http://localhost:8006"));
         assert!(!is_loopback_url("http://pve1:8006"));
-    }
-
-    #[test]
-    fn fingerprints() {
-        let colons = (0..32)
-            .map(|i| format!("{i:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
-        let plain: String = (0..32).map(|i| format!("{i:02X}")).collect();
-        let want: [u8; 32] = std::array::from_fn(|i| i as u8);
-        assert_eq!(parse_fingerprint(&colons), Ok(want));
-        assert_eq!(parse_fingerprint(&plain), Ok(want));
-        assert_eq!(
-            parse_fingerprint(&format!("sha256 Fingerprint={}", colons.to_uppercase())),
-            Ok(want)
-        );
-        assert!(parse_fingerprint("AB:CD").is_err());
-        assert!(parse_fingerprint(&plain[1..]).is_err());
-        assert!(parse_fingerprint(&format!("{}zz", &plain[2..])).is_err());
     }
 
     #[test]

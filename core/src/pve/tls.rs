@@ -31,6 +31,10 @@ use sha2::{Digest, Sha256};
 
 use super::PveError;
 
+/// The earlier names of [`crate::fingerprint::parse`] and [`crate::fingerprint::format`],
+/// kept for callers not yet moved to that module.
+pub use crate::fingerprint::{format as format_fingerprint, parse as parse_fingerprint};
+
 /// The trust decision, as chosen from the client options.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trust {
@@ -119,42 +123,6 @@ fn load_ca_file(path: &Path) -> Result<rustls::RootCertStore, PveError> {
 /// SHA-256 of a DER certificate.
 pub fn fingerprint_of(der: &[u8]) -> [u8; 32] {
     Sha256::digest(der).into()
-}
-
-/// `AB:CD:…`: uppercase hex pairs joined by `:`, as PVE shows fingerprints.
-pub fn format_fingerprint(fp: &[u8; 32]) -> String {
-    let mut s = String::with_capacity(95);
-    for (i, b) in fp.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        s.push_str(&format!("{b:02X}"));
-    }
-    s
-}
-
-/// Parses a SHA-256 fingerprint as PVE shows it (`AB:CD:…`) or as plain hex, in either case;
-/// `:`, spaces and `-` between digits are ignored. The error names `pve.tls.fingerprint`.
-pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], PveError> {
-    let digits: Vec<u8> = s
-        .bytes()
-        .filter(|b| !matches!(b, b':' | b' ' | b'-'))
-        .collect();
-    let bad = || {
-        PveError::Config(format!(
-            "pve.tls.fingerprint: expected a SHA-256 fingerprint (64 hex digits, e.g. \
-             AB:CD:…:EF as PVE shows it), got {s:?}"
-        ))
-    };
-    if digits.len() != 64 {
-        return Err(bad());
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in digits.chunks(2).enumerate() {
-        let hex = std::str::from_utf8(pair).map_err(|_| bad())?;
-        out[i] = u8::from_str_radix(hex, 16).map_err(|_| bad())?;
-    }
-    Ok(out)
 }
 
 /// The presented certificate is not the pinned one; carried inside the rustls error so the
@@ -271,28 +239,6 @@ fn describe(e: &rustls::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const FP: &str = "5A:0B:7E:1C:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:01";
-
-    #[test]
-    fn fingerprints_round_trip_in_pve_format() {
-        let fp = parse_fingerprint(FP).unwrap();
-        assert_eq!(fp[0], 0x5A);
-        assert_eq!(fp[31], 0x01);
-        assert_eq!(format_fingerprint(&fp), FP);
-        assert_eq!(
-            parse_fingerprint(&FP.to_lowercase().replace(':', "")).unwrap(),
-            fp
-        );
-    }
-
-    #[test]
-    fn bad_fingerprints_name_the_setting() {
-        for s in ["", "AB:CD", &FP.replace("5A", "ZZ"), &format!("{FP}:00")] {
-            let e = parse_fingerprint(s).unwrap_err();
-            assert!(e.to_string().contains("pve.tls.fingerprint"), "{e}");
-        }
-    }
 
     #[test]
     fn fingerprint_is_sha256_of_der() {

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use pve_traffic::config;
 use pve_traffic::daemon;
-use pve_traffic::pve::tls::{format_fingerprint, parse_fingerprint};
+use pve_traffic::fingerprint;
 use pve_traffic::pve::{Client, ClientOptions, PveError};
 use pve_traffic::secret::Secret;
 
@@ -285,7 +285,7 @@ fn ask_trust(ask: &Prompter, presented: &[u8; 32]) -> Result<Trust, Failure> {
     eprintln!(
         "PVE presented a certificate with the SHA-256 fingerprint\n  {}\nCompare it with the \
          one PVE shows (node → System → Certificates, or `pvenode cert info`).",
-        format_fingerprint(presented)
+        fingerprint::format(presented)
     );
     if ask.confirm("Pin this certificate (trust exactly this one)?", true)? {
         return Ok(Trust::Pin(*presented));
@@ -302,7 +302,7 @@ fn ask_trust(ask: &Prompter, presented: &[u8; 32]) -> Result<Trust, Failure> {
                 }
             },
         )?;
-        if let Ok(expected) = parse_fingerprint(&answer) {
+        if let Ok(expected) = fingerprint::parse(&answer) {
             if expected == *presented {
                 return Ok(Trust::Pin(expected));
             }
@@ -310,8 +310,8 @@ fn ask_trust(ask: &Prompter, presented: &[u8; 32]) -> Result<Trust, Failure> {
                 "✗ fingerprint mismatch: you expect {}, but the server presented {}. Something \
                  between here and PVE may be intercepting, or the address names another host. \
                  Check and try again.",
-                format_fingerprint(&expected),
-                format_fingerprint(presented)
+                fingerprint::format(&expected),
+                fingerprint::format(presented)
             );
             continue;
         }
@@ -388,9 +388,9 @@ fn scripted(args: &InitArgs, path: &Path) -> Result<(), Failure> {
     )?);
     let trust = match (&args.fingerprint, &args.ca_file, args.pin_presented) {
         _ if !endpoint.tls => Trust::None,
-        (Some(fp), None, false) => {
-            Trust::Pin(parse_fingerprint(fp).map_err(|e| Failure::usage(e.to_string()))?)
-        }
+        (Some(fp), None, false) => Trust::Pin(
+            fingerprint::parse(fp).map_err(|e| Failure::usage(format!("--fingerprint: {e}")))?,
+        ),
         (None, Some(ca), false) => Trust::CaFile(ca.clone()),
         (None, None, true) => {
             Trust::Pin(probe::presented_fingerprint(&endpoint, TIMEOUT).map_err(Failure::failed)?)
@@ -435,7 +435,7 @@ fn write(
     let tls = match conn.trust {
         Trust::None => TlsSection::default(),
         Trust::Pin(fp) => TlsSection {
-            fingerprint: Some(format_fingerprint(&fp)),
+            fingerprint: Some(fingerprint::format(&fp)),
             ca_file: None,
         },
         Trust::CaFile(ca) => TlsSection {

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::cluster::check;
+use super::schema::check;
 use super::Ctx;
 use crate::auth::Identity;
 use crate::error::ApiResult;

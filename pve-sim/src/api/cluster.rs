@@ -1,24 +1,17 @@
 //! Cluster-wide reads: `/version`, `/nodes`, `/pools`, `/cluster/status`,
 //! `/cluster/resources`.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use std::collections::HashMap;
 
+use super::schema::check;
+use super::shape::{shuffle, stringify};
 use super::{Ctx, Data};
 use crate::error::ApiResult;
 use crate::model::snapshot::NodeView;
 use crate::model::Node;
-use crate::params::{self, Kind, Params, Spec};
-
-fn no_extra(_: &str) -> Option<Kind> {
-    None
-}
-
-/// Checks `params` against `specs` with no extra keys allowed.
-pub(super) fn check(specs: &[Spec], params: &Params) -> ApiResult<()> {
-    params::check(specs, params, &no_extra).map_err(crate::error::ApiError::params)
-}
+use crate::params::{Kind, Params, Spec};
 
 /// `GET /version`: any authenticated caller.
 pub(super) fn version(ctx: Ctx, p: &Params) -> ApiResult<Value> {
@@ -139,7 +132,7 @@ pub(super) fn status(ctx: Ctx, p: &Params) -> ApiResult<Value> {
         node_rows.push(row);
     }
     // Node entries come from a Perl hash: no defined order.
-    super::guests::shuffle(&mut node_rows, c.now_ms());
+    shuffle(&mut node_rows, c.now_ms());
     rows.extend(node_rows);
     Ok(Value::Array(rows))
 }
@@ -247,28 +240,4 @@ mod erased {
             serde_json::to_writer(out, self).expect("resource entries serialise");
         }
     }
-}
-
-/// Legacy quirk: some old releases emitted these numbers as JSON strings.
-pub(super) fn stringify(value: &mut Value, keys: &[&str]) {
-    if let Some(obj) = value.as_object_mut() {
-        for k in keys {
-            if let Some(v) = obj.get_mut(*k) {
-                if v.is_number() {
-                    *v = Value::from(v.to_string());
-                }
-            }
-        }
-    }
-}
-
-/// Builds an object from pairs, skipping `None`s.
-pub(super) fn object(pairs: Vec<(&str, Option<Value>)>) -> Value {
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        if let Some(v) = v {
-            m.insert(k.to_string(), v);
-        }
-    }
-    Value::Object(m)
 }

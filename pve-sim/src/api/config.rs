@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::cluster::check;
+use super::schema::check;
 use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::configure::{is_config_key, WRITE_CONTROL_PARAMS};

@@ -6,14 +6,14 @@
 
 use serde_json::{json, Value};
 
-use super::cluster::{check, object, stringify};
+use super::schema::check;
+use super::shape::{object, shuffle, stringify};
 use super::Ctx;
 use crate::error::ApiResult;
 use crate::model::guest::{Guest, Power};
 use crate::netconf::GuestKind;
 use crate::params::{Kind, Params, Spec};
 use crate::rrd::{Cf, Timeframe};
-use crate::traffic::mix;
 
 /// `GET /nodes/{node}/qemu` (`full` optional) and `/nodes/{node}/lxc`, filtered by `VM.Audit`.
 pub(super) fn list(ctx: Ctx, node: &str, kind: GuestKind, p: &Params) -> ApiResult<Value> {
@@ -199,12 +199,4 @@ pub(super) fn netstat(ctx: Ctx, node: &str, p: &Params) -> ApiResult<Value> {
     }
     devices.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(Value::Array(devices.into_iter().map(|(_, r)| r).collect()))
-}
-
-/// Deterministic shuffle (Fisher–Yates over [`mix`]): a different order at every call time.
-pub(super) fn shuffle(rows: &mut [Value], salt: u64) {
-    for i in (1..rows.len()).rev() {
-        let j = (mix(salt ^ i as u64) % (i as u64 + 1)) as usize;
-        rows.swap(i, j);
-    }
 }

@@ -21,6 +21,8 @@ mod config;
 mod guests;
 mod power;
 pub mod response;
+mod schema;
+mod shape;
 mod tasks;
 
 use serde_json::Value;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::cluster::check;
+use super::schema::check;
 use super::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::power::PowerAction;

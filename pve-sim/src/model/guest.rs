@@ -275,6 +275,11 @@ impl Guest {
         }
     }
 
+    /// `hastate`, for an HA-managed guest.
+    pub fn hastate(&self) -> Option<&'static str> {
+        self.ha.as_ref().map(HaResource::hastate)
+    }
+
     /// Whether the process exists.
     pub fn is_running(&self) -> bool {
         matches!(self.power, Power::Running { .. })

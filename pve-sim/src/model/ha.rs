@@ -18,7 +18,6 @@
 //! `stopped` is stopped again. `hastate` in `/cluster/resources` is the CRM's service state,
 //! or the requested state from `resources.cfg` while the CRM has not seen the resource yet.
 
-use super::guest::Guest;
 use super::{Cluster, Timer};
 
 /// Seconds between a change and the CRM round that handles it (the CRM and LRM loops run
@@ -126,13 +125,6 @@ impl HaResource {
             (ServiceState::Started, HaRequest::Started)
                 | (ServiceState::Stopped, HaRequest::Stopped)
         )
-    }
-}
-
-impl Guest {
-    /// `hastate`, for an HA-managed guest.
-    pub fn hastate(&self) -> Option<&'static str> {
-        self.ha.as_ref().map(HaResource::hastate)
     }
 }
 
