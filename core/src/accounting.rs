@@ -52,6 +52,11 @@
 /// How often pvestatd pushes a node's guest stats into the cluster status, in seconds.
 pub const PUSH_INTERVAL_SECS: u64 = 10;
 
+/// The oldest push PVE still serves, in seconds: pmxcfs drops a guest's pushed record once it
+/// is more than 300 s old, and the row then shows `unknown` without stats. So a row with stats
+/// was pushed at most this long before the poll that read it.
+pub const MAX_PUSH_AGE_SECS: u64 = 300;
+
 /// Slack for the uptime test, in seconds.
 ///
 /// The same process's uptime grows by exactly the time between its two pushes. That time is
@@ -258,8 +263,13 @@ fn reset_reason(known: &Known<'_>, cur: &Counters) -> Option<ResetReason> {
         return Some(ResetReason::WasStopped);
     }
     // The same process's uptime grew by at least the time from the baseline's first sighting
-    // to the last poll that still showed no newer push.
-    let waited = u64::try_from(known.seen_ms - prev.at_ms).unwrap_or(0) / 1000;
+    // to the moment this push was surely made: after the last poll that still showed the
+    // baseline, and at most `MAX_PUSH_AGE_SECS` before this poll (PVE serves no older push),
+    // which bounds the wait across an exporter restart or a PVE outage too.
+    let pushed_after = known
+        .seen_ms
+        .max(cur.at_ms.saturating_sub(MAX_PUSH_AGE_SECS as i64 * 1000));
+    let waited = u64::try_from(pushed_after - prev.at_ms).unwrap_or(0) / 1000;
     if cur.uptime.saturating_add(UPTIME_TOLERANCE_SECS) < prev.uptime.saturating_add(waited) {
         return Some(ResetReason::UptimeDecreased);
     }

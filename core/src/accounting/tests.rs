@@ -224,9 +224,34 @@ fn a_reboot_inside_a_stall_shows_in_the_uptime_the_wait_makes_impossible() {
             411
         )
     );
-    // After an exporter restart the wait is unknown: only growth, never an overcount.
+    // After an exporter restart the wait since the last poll is unknown, and this push may be
+    // up to 300 s old: too little to tell (only growth, never an overcount).
     let s = step(Some(fresh(&last)), &rebooted, GBIT);
     assert_eq!(summary(&s), (Outcome::Continued, 4_000, 100, 101, 411));
+}
+
+#[test]
+fn a_restart_inside_a_long_blind_spell_shows_in_the_uptime_the_push_age_makes_impossible() {
+    // Pushed at 100 with 400 s of uptime; the exporter is down (or PVE fails) until 3700.
+    // The process was replaced at 700; the row at 3700 was pushed at 3400 at the earliest,
+    // so the same process would show at least 400 + 3300 s: 3000 s is a new process.
+    let last = c("pve1", true, 400, 5_000, 800, 100);
+    let replaced = c("pve1", true, 3000, 9_000, 900, 3700);
+    let s = step(Some(fresh(&last)), &replaced, GBIT);
+    assert_eq!(
+        summary(&s),
+        (
+            Outcome::Reset(ResetReason::UptimeDecreased),
+            9_000,
+            900,
+            700,
+            3700
+        )
+    );
+    // The same process, its push as old as PVE serves: continued.
+    let same = c("pve1", true, 400 + 3300, 9_000, 900, 3700);
+    let s = step(Some(fresh(&last)), &same, GBIT);
+    assert_eq!(s.delta.outcome, Outcome::Continued);
 }
 
 #[test]
