@@ -6,11 +6,15 @@
 //!   re-created NICs, restarts of the exporter, outages and broken answers.
 //! - `periods`: calendar period gauges and quota usage across hour/day/month boundaries in
 //!   UTC, Asia/Kathmandu and Europe/Berlin (DST), and `reset_day: 31` in February.
+//! - `exactness`: a property test of random event sequences (migrations, reboots, stops,
+//!   re-created NICs, offline and stalled nodes, outages, killed exporters): lifetime totals
+//!   and every period window equal `/sim/truth` minus its unobservable bytes.
 //! - `metrics`: the exposition formats, and `promtool check metrics`.
 //! - `enforcer`: actions fire once, restore exactly, survive operators, fail safe.
 
 mod accounting;
 mod enforcer;
+mod exactness;
 mod metrics;
 mod periods;
 mod util;
