@@ -19,6 +19,16 @@ use crate::util::Env;
 /// or older is not counted as seen (the bound is conservative by one push).
 const SERVED_SECS: i64 = 300;
 
+/// A process younger than this is not replaced or stopped. A new process is told from the
+/// old one only by an uptime shorter than the old one could show by now; when the new one is
+/// first seen (after a poll gap, a stall, an outage) with an uptime as long as the old one
+/// had, the two are indistinguishable: with flat rates even the counters are equal, and a
+/// re-read of a stalled node's push looks the same. An old process of ten minutes or more
+/// is always told apart by what the exporter can know: a row with stats was pushed at most
+/// 300 s before the poll, so the same process would show at least its old uptime plus the
+/// time since then, less 300 s.
+const YOUNG_SECS: i64 = 600;
+
 /// One guest as `/sim/truth` shows it now.
 struct GuestNow {
     node: String,
@@ -43,6 +53,8 @@ pub struct Run<'z> {
     outage: bool,
     /// Per guest: the push (epoch s) the exporter last saw.
     seen: Vec<Option<i64>>,
+    /// Per guest: when its current process started, as far as this run made it.
+    started: Vec<i64>,
     macs: u8,
     /// Per guest: the instants a successful poll saw its fresh stats, with the truth then.
     cuts: Vec<BTreeMap<i64, Observable>>,
@@ -79,6 +91,7 @@ impl<'z> Run<'z> {
             last_poll: i64::MIN,
             outage: false,
             seen: vec![None; GUESTS.len()],
+            started: vec![i64::MIN / 2; GUESTS.len()],
             macs: 0,
             cuts: vec![BTreeMap::new(); GUESTS.len()],
             log: String::new(),
@@ -129,7 +142,9 @@ impl<'z> Run<'z> {
         self.last_poll = self.now;
         match (exporter.poll_once(self.now * 1000).await, self.outage) {
             (Err(_), true) => return Ok(()),
-            (Ok(_), true) => return Err(format!("{}: a poll succeeded in an outage", iso(self.now))),
+            (Ok(_), true) => {
+                return Err(format!("{}: a poll succeeded in an outage", iso(self.now)))
+            }
             (Err(e), false) => return Err(format!("{}: poll failed: {e}", iso(self.now))),
             (Ok(_), false) => {}
         }
@@ -249,12 +264,20 @@ impl<'z> Run<'z> {
         };
         let def = &GUESTS[i];
         let g = self.truth().await.swap_remove(i);
-        let ends = g.running
+        // Whether the running process ends (and, but for a stop, a new one starts), and
+        // whether devices end: the process's, or one NIC's.
+        let process_ends = g.running
             && match *event {
-                Event::Start(_) => false,
+                Event::Start(_) | Event::NewMac { .. } => false,
                 Event::GuestReboot(_) => def.lxc,
                 _ => true,
             };
+        let ends = process_ends || (g.running && matches!(event, Event::NewMac { .. }));
+        let new_process = match *event {
+            Event::Start(_) => !g.running,
+            Event::Stop(_) => false,
+            _ => process_ends,
+        };
         let vmid = def.vmid;
         let sim = |action: String| format!("/guests/{vmid}/{action}");
         let (path, note) = match *event {
@@ -281,10 +304,17 @@ impl<'z> Run<'z> {
                 if !self.node_online(&g.node).await {
                     return Ok(format!("{} offline: PUT impossible", g.node));
                 }
-                (String::new(), format!("net{} gets a new MAC", nic % def.nics))
+                (
+                    String::new(),
+                    format!("net{} gets a new MAC", nic % def.nics),
+                )
             }
             _ => unreachable!(),
         };
+        let age = self.now - self.started[i];
+        if process_ends && age < YOUNG_SECS {
+            return Ok(format!("skipped: the process started {age} s ago"));
+        }
         if ends {
             self.poll().await?;
             let pushed_at = self.truth().await[i].pushed_at;
@@ -301,6 +331,9 @@ impl<'z> Run<'z> {
             _ => {
                 self.env.control("POST", &path, None).await;
             }
+        }
+        if new_process {
+            self.started[i] = self.now;
         }
         Ok(note)
     }
