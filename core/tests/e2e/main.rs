@@ -8,6 +8,9 @@
 //!   UTC, Asia/Kathmandu and Europe/Berlin (DST), and `reset_day: 31` in February.
 //! - `pushes`: exact to the bytes no push showed through migrations, node outages of 2 and 6
 //!   minutes and a pvestatd stall, lifetime totals, hour windows and 5-minute buckets.
+//! - `exactness`: a property test of random event sequences (migrations, reboots, stops,
+//!   re-created NICs, offline and stalled nodes, outages, killed exporters): lifetime totals
+//!   and every period window equal `/sim/truth` minus its unobservable bytes.
 //! - `metrics`: the exposition formats, and `promtool check metrics`.
 //! - `enforcer`: actions fire once, restore exactly, survive operators, fail safe.
 //! - `enforcer_pve`: the enforcer under a real PVE's ways: halted VMs, HA-managed guests,
@@ -16,6 +19,7 @@
 mod accounting;
 mod enforcer;
 mod enforcer_pve;
+mod exactness;
 mod metrics;
 mod periods;
 mod pushes;
