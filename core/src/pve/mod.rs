@@ -85,7 +85,7 @@ pub struct ClientOptions {
     /// Trust only the CA certificates in this PEM file (`pve.tls.ca_file`).
     pub ca_file: Option<PathBuf>,
     /// Accept only the server certificate with this SHA-256 (`pve.tls.fingerprint`; parse
-    /// PVE's `AB:CD:…` text with [`tls::parse_fingerprint`]).
+    /// PVE's `AB:CD:…` text with [`crate::fingerprint::parse`]).
     pub fingerprint: Option<[u8; 32]>,
     /// Accept any certificate (`pve.tls.insecure`).
     pub insecure: bool,
