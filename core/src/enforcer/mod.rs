@@ -1,5 +1,5 @@
 //! The enforcer: usage from the store → desired state per guest → PVE writes, only where
-//! reality differs (DESIGN §7).
+//! reality differs (a reconciler; see docs/design.md, "Enforcement").
 //!
 //! - `state`: what the enforcer persists, and why restarting it is safe;
 //! - `desired`: the pure evaluation of rules against usage; `plan`: its table;

@@ -1,8 +1,8 @@
 //! How the client decides to trust a PVE server's certificate.
 //!
 //! PVE serves a certificate signed by a CA it made itself, which no operating system trusts
-//! (pve-api.md §0), so the usual "system roots" default fails on almost every cluster. The
-//! operator picks one of four ways (DESIGN §5, `pve.tls`):
+//! (docs/pve-api.md, "TLS"), so the usual "system roots" default fails on almost every
+//! cluster. The operator picks one of four ways (`pve.tls` in the config):
 //!
 //! - **CA file** (`ca_file`): trust exactly the certificates in that PEM file (usually the
 //!   cluster's `/etc/pve/pve-root-ca.pem`), with normal chain and host-name checks;
