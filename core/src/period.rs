@@ -1,11 +1,11 @@
 //! Calendar periods: hour, day, ISO week and month (with a reset day), in any time zone.
 //!
 //! Quotas and the `pve_traffic_period_*` gauges are about the periods an operator sees on a
-//! wall calendar in `monitor.timezone` (DESIGN §6), not about fixed UTC buckets: a Berlin day
+//! wall calendar in `monitor.timezone`, not about fixed UTC buckets: a Berlin day
 //! is 23 or 25 hours long twice a year, a Kathmandu hour starts at :15 UTC, a month reset on
 //! the 31st falls on February's last day. This module turns an instant into the window that
-//! contains it, and spreads a traffic delta over the windows it covers in exact integers
-//! (DESIGN §3.4/§3.5).
+//! contains it, and spreads a traffic delta over the windows it covers in exact integers, so
+//! that the sum over windows is always the accounted total (docs/design.md, "Accounting").
 //!
 //! Everything here is pure: the instant is always an argument, nothing reads the clock, the
 //! store or the config. Parsing `period:`/`reset_day:` keys is the config's job; summing
@@ -331,9 +331,9 @@ impl Window {
 }
 
 /// Spreads a delta of `rx` and `tx` bytes that covers `[from, to)` over the windows of `spec`
-/// it touches, in proportion to the time each window covers (DESIGN §3.4), exactly: parts are
+/// it touches, in proportion to the time each window covers, exactly: parts are
 /// integers, in time order, one per window overlapping `[from, to)` (zero parts included), and
-/// they sum to `rx` and `tx` (§3.5).
+/// they sum to `rx` and `tx`.
 ///
 /// Window `i` gets `floor(total * T_i / T) - floor(total * T_(i-1) / T)`, where `T` is the
 /// nanoseconds from `from` to `to` and `T_i` those up to the end of window `i`: each part is

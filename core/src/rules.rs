@@ -4,7 +4,7 @@
 //! A [`Rule`] is already validated (parsing and checking the YAML is the config's job); this
 //! module answers the pure questions the enforcer and the exporter ask of it: does it apply to
 //! this guest, how many of these bytes count, which window is current at a given instant, and
-//! which of two actions is stronger (DESIGN §7). Usage itself comes from the store, the time
+//! which of two actions is stronger. Usage itself comes from the store, the time
 //! from the caller: nothing here reads the clock or talks to PVE.
 
 use jiff::tz::TimeZone;
@@ -75,8 +75,8 @@ impl Action {
         }
     }
 
-    /// How strong the action is, for choosing among the rules a guest is over (DESIGN §7:
-    /// the strongest wins): stop 4 > shutdown 3 > disconnect 2 > rate_limit 1 > notify 0.
+    /// How strong the action is, for choosing among the rules a guest is over (the strongest
+    /// wins): stop 4 > shutdown 3 > disconnect 2 > rate_limit 1 > notify 0.
     /// Shutdown is weaker than stop because it lets the guest decide when to go down; among
     /// rate limits the lowest rate wins, which the caller decides from `rate_limit_mb`.
     pub fn strength(self) -> u8 {

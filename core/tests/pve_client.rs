@@ -23,7 +23,8 @@ async fn version_error(o: ClientOptions) -> PveError {
 
 mod tls {
     use super::util::Sim;
-    use pve_traffic::pve::{tls, Client, PveError};
+    use pve_traffic::fingerprint;
+    use pve_traffic::pve::{Client, PveError};
 
     #[tokio::test]
     async fn trusts_a_ca_file() {
@@ -61,7 +62,7 @@ mod tls {
             detail,
             &format!(
                 "certificate fingerprint mismatch: expected {}, server presented {}",
-                tls::format_fingerprint(&wrong),
+                fingerprint::format(&wrong),
                 s.sim.fingerprint().unwrap()
             )
         );

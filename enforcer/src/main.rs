@@ -52,8 +52,12 @@ fn main() -> ExitCode {
     if let Some(Command::Generate(g)) = &args.command {
         return g.run(Args::command());
     }
-    // Every command reaches PVE or opens the enforcer, which builds its PVE client first.
-    let need = SecretNeed::Required;
+    // `status` reads only the store; every other command reaches PVE or opens the enforcer,
+    // which builds its PVE client first.
+    let need = match args.command {
+        Some(Command::Status) => SecretNeed::NotNeeded,
+        _ => SecretNeed::Required,
+    };
     let (path, config) =
         match daemon::load_config("pve-traffic-enforcer", args.global.config.as_deref(), need) {
             Ok(loaded) => loaded,
@@ -80,12 +84,13 @@ fn main() -> ExitCode {
                 enforcer::run(config, dry_run, daemon::shutdown_signal(), rx).await
             }
             Command::Plan => {
+                enforcer::status::existing_database(&config)?;
                 let mut e = Enforcer::open(&config, true)?;
                 print!("{}", e.plan(now).await?);
                 Ok(())
             }
             Command::Status => {
-                print!("{}", Enforcer::open(&config, true)?.status());
+                print!("{}", enforcer::status::status(&config)?);
                 Ok(())
             }
             Command::Release { vmid, rule } => {

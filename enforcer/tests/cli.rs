@@ -1,5 +1,5 @@
 //! The `pve-traffic-enforcer` binary as an operator runs it: `status`, `release` and a bad
-//! config on the command line; `plan` against pve-sim; `run` as a daemon (HTTPS with the
+//! config on the command line, `status` without the token secret and without a database; `plan` against pve-sim; `run` as a daemon (HTTPS with the
 //! fingerprint pinned, the secret from the environment) that disconnects a guest over its
 //! quota, serves `/metrics` and `/healthz`, stops cleanly on SIGTERM and, restarted after
 //! SIGTERM or SIGKILL, never applies the penalty twice; `run --dry-run` that writes nothing.
@@ -9,13 +9,16 @@
 //! time too and the scenario has no `start_time` (the simulator starts at wall-clock time):
 //! the data is fresh, and rules with a `month` period see it in their current window.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pve_sim::{Options, RunningSim, Scenario};
 use pve_traffic::config;
+use pve_traffic::enforcer::state::{Desired, GuestEnforcement, Stage};
 use pve_traffic::exporter::Exporter;
+use pve_traffic::store::{EnforcementStore, SqliteStore};
 use serde_json::Value;
 
 const EXE: &str = env!("CARGO_BIN_EXE_pve-traffic-enforcer");
@@ -87,9 +90,19 @@ fn status_release_and_a_bad_config_on_the_command_line() {
     );
     let cfg = cfg.to_str().unwrap();
 
-    let out = run(&["--config", cfg, "status"], &[]);
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(text(&out.stdout), "no guest is enforced\n");
+    // Before anything wrote the database, the commands that only look say so and create none.
+    let db = dir.path().join("traffic.db");
+    for cmd in ["status", "plan"] {
+        let out = run(&["--config", cfg, cmd], &[]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {out:?}");
+        let stderr = text(&out.stderr);
+        let expected = format!(
+            "pve-traffic-enforcer: no database at {} (has the exporter run?)",
+            db.display()
+        );
+        assert_eq!(stderr.lines().last(), Some(expected.as_str()), "{cmd}");
+        assert!(!db.exists(), "{cmd} created the database");
+    }
 
     let out = run(
         &["--config", cfg, "release", "100", "--rule", "nosuch"],
@@ -101,11 +114,8 @@ fn status_release_and_a_bad_config_on_the_command_line() {
         stderr.contains("nosuch") && stderr.contains("monthly") && stderr.contains("daily"),
         "{stderr}"
     );
-    // `plan` on a database the exporter never wrote: no data, no plan.
-    let out = run(&["--config", cfg, "plan"], &[]);
-    assert!(!out.status.success(), "{out:?}");
-    assert!(text(&out.stderr).contains("no plan"), "{out:?}");
-    // A release of a known rule is recorded; it enforces nothing by itself.
+    // A release of a known rule is recorded (the first write creates the database); it
+    // enforces nothing by itself.
     let out = run(
         &["--config", cfg, "release", "100", "--rule", "monthly"],
         &[],
@@ -115,6 +125,10 @@ fn status_release_and_a_bad_config_on_the_command_line() {
         text(&out.stdout).starts_with("released guest 100 (monthly) until "),
         "{out:?}"
     );
+    // `plan` on a database the exporter never wrote: no data, no plan.
+    let out = run(&["--config", cfg, "plan"], &[]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("no plan"), "{out:?}");
     // The config comes from PVE_TRAFFIC_CONFIG when --config is absent.
     let out = run(&["status"], &[("PVE_TRAFFIC_CONFIG", cfg)]);
     assert!(out.status.success(), "{out:?}");
@@ -139,6 +153,63 @@ fn status_release_and_a_bad_config_on_the_command_line() {
     assert!(text(&missing.stderr).contains("/nonexistent/config.yaml"));
     let out = run(&["--config", cfg, "release", "notanumber"], &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// `status` reads only the store, so it runs without the token secret and lists what the
+/// enforcer persisted; `run` and `plan` talk to PVE and still refuse without it.
+#[test]
+fn status_needs_no_token_secret_and_the_pve_commands_still_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("traffic.db");
+    let cfg = write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "pve:\n  url: https://pve.example:8006\n  token_id: \"mon@pve!traffic\"\nstorage:\n  dsn: {}\nrules:\n  - {{ name: monthly, period: month, limit: 10MB, action: disconnect }}\n",
+            db.display()
+        ),
+    );
+    let cfg = cfg.to_str().unwrap();
+    let mut store = SqliteStore::open_enforcer(&db).unwrap();
+    store
+        .save_enforcement(&GuestEnforcement {
+            vmid: 100,
+            applied: Desired::Disconnect,
+            stage: Stage::Applied,
+            reasons: BTreeMap::from([("monthly".to_string(), 1_764_547_200_000)]),
+            since_ms: 1_763_200_800_000,
+            nics: BTreeMap::new(),
+            was_running: None,
+            pending_shutdown: None,
+        })
+        .unwrap();
+    drop(store);
+
+    let out = run(&["--config", cfg, "status"], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let status = text(&out.stdout);
+    let row = status
+        .lines()
+        .find(|l| l.starts_with("100 "))
+        .unwrap_or_else(|| panic!("guest 100 not listed:\n{status}"));
+    assert!(
+        row.contains("disconnect")
+            && row.contains("2025-11-15 10:00 UTC")
+            && row.contains("monthly (2025-12-01 00:00 UTC)"),
+        "{row}"
+    );
+
+    for cmd in ["run", "plan"] {
+        let out = run(&["--config", cfg, cmd], &[]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {out:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("pve.token_secret")
+                && stderr.contains("missing")
+                && stderr.contains("PVE_API_TOKEN_SECRET"),
+            "{cmd}: {stderr}"
+        );
+    }
 }
 
 /// A simulator, a database the exporter library fills, and a config file for the binary

@@ -1,13 +1,13 @@
 //! The enforcer's decision: which rules each guest is over, and the state it should be in.
 //!
-//! Enforcement is a reconciler (DESIGN §7): each cycle it computes what every guest *should*
-//! look like, compares that with what PVE shows and what it persisted (`state`), and writes
-//! only the difference. This module is the first half, kept pure so it can be tested as a
-//! table and printed as a plan (`plan`) without a PVE or a store: rules, guest facts, usage,
-//! releases and "now" are all arguments; nothing here reads the clock, the store or the
-//! config, and nothing here changes a guest.
+//! Enforcement is a reconciler (docs/design.md, "Enforcement"): each cycle it computes what
+//! every guest *should* look like, compares that with what PVE shows and what it persisted
+//! (`state`), and writes only the difference. This module is the first half, kept pure so it
+//! can be tested as a table and printed as a plan (`plan`) without a PVE or a store: rules,
+//! guest facts, usage, releases and "now" are all arguments; nothing here reads the clock,
+//! the store or the config, and nothing here changes a guest.
 //!
-//! The rules of the decision (DESIGN §5, §7):
+//! The rules of the decision:
 //! - a rule watches a guest per [`Rule::applies_to`] (enabled, not excluded, listed, tagged);
 //!   templates are never enforced (they cannot run, and PVE refuses most config writes);
 //! - a rule is *over* when the bytes it counts in its current window reach its limit:
@@ -208,7 +208,7 @@ fn evaluate_guest(
     }
 }
 
-/// The desired state for a set of breaches (DESIGN §7): the strongest action wins
+/// The desired state for a set of breaches: the strongest action wins
 /// (stop > shutdown > disconnect > rate limit > notify); several rate limits combine to the
 /// lowest rate, since that one satisfies all of them. No breach: [`Desired::Normal`].
 pub fn strongest(breaches: &[Breach]) -> Desired {

@@ -1,5 +1,5 @@
 //! The enforcer: usage from the store → desired state per guest → PVE writes, only where
-//! reality differs (DESIGN §7).
+//! reality differs (a reconciler; see docs/design.md, "Enforcement").
 //!
 //! - `state`: what the enforcer persists, and why restarting it is safe;
 //! - `desired`: the pure evaluation of rules against usage; `plan`: its table;
@@ -7,6 +7,7 @@
 //! - `reconcile`: one guest, crash-safe, by the state PVE shows (HA, halted VMs, pending
 //!   NIC changes); `cycle`: the whole cluster, fail-safe;
 //! - `fresh`: whether a guest's pushed stats are fresh enough to act on;
+//! - `status`: the guests enforced now, from the store alone (no PVE, no token secret);
 //! - `metrics`: the enforcer's `/metrics`.
 //!
 //! [`Enforcer`] holds the client, the store and the persisted state; [`run`] is the daemon.
@@ -19,6 +20,7 @@ pub mod nic;
 pub mod plan;
 pub mod reconcile;
 pub mod state;
+pub mod status;
 #[cfg(test)]
 mod testing;
 
@@ -56,6 +58,9 @@ pub enum EnforcerError {
     /// A command got bad input.
     #[error("{0}")]
     Usage(String),
+    /// `storage.dsn` names no file; a command that only looks does not create one.
+    #[error("no database at {} (has the exporter run?)", .0.display())]
+    NoDatabase(std::path::PathBuf),
     /// The enforcer would take no action now (fail safe), so there is nothing to plan.
     #[error("no plan: {0}; the enforcer takes no action while this lasts")]
     FailSafe(cycle::FailSafe),
@@ -170,39 +175,6 @@ impl Enforcer {
             &action,
             &self.config.monitor.timezone,
         ))
-    }
-
-    /// The guests enforced now: since when, why, until when (`status`).
-    pub fn status(&self) -> String {
-        if self.state.is_empty() {
-            return "no guest is enforced\n".to_string();
-        }
-        let mut text = format!(
-            "{:<8} {:<11} {:<7} {:<20} {}\n",
-            "guest", "state", "stage", "since", "rules (until)"
-        );
-        for r in self.state.values() {
-            let rules: Vec<String> = r
-                .reasons
-                .iter()
-                .map(|(rule, until)| {
-                    format!("{rule} ({})", ts(*until).strftime("%Y-%m-%d %H:%M UTC"))
-                })
-                .collect();
-            text.push_str(&format!(
-                "{:<8} {:<11} {:<7} {:<20} {}\n",
-                r.vmid,
-                r.applied.as_str(),
-                format!("{:?}", r.stage).to_lowercase(),
-                ts(r.since_ms).strftime("%Y-%m-%d %H:%M UTC").to_string(),
-                if rules.is_empty() {
-                    "-".to_string()
-                } else {
-                    rules.join(", ")
-                }
-            ));
-        }
-        text
     }
 
     /// Lifts `vmid`'s penalty (of `rule`, or of every rule) until the end of the current

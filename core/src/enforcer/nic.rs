@@ -1,8 +1,8 @@
 //! Editing one `netN` property string: put a rate limit or a disconnect in place, and take
-//! exactly that back off again (DESIGN §7, pve-api.md §7.2–7.7).
+//! exactly that back off again (docs/pve-api.md, "`netN` strings", "`rate`", "`link_down`").
 //!
 //! PVE has no per-key patching: the enforcer reads the whole `netN` string, changes `rate`
-//! or `link_down`, and writes the whole string back (§7.4). Two things follow, and this
+//! or `link_down`, and writes the whole string back. Two things follow, and this
 //! module exists to get them right in one pure, tested place:
 //!
 //! - **Byte-exact round trips.** PVE prints a NIC as the default-key item first (QEMU
@@ -23,9 +23,11 @@
 
 use crate::enforcer::state::{KeyChange, NicChange};
 
-/// The `rate` key: MB/s, absent or `0` = no limit (pve-api.md §7.6).
+/// The `rate` key: MB/s (`int(rate × 1024 × 1024)` bytes/s, both directions), absent or `0`
+/// = no limit.
 const RATE: &str = "rate";
-/// The `link_down` key: `1` = cable pulled (pve-api.md §7.7).
+/// The `link_down` key: `1` = cable pulled (on LXC before PVE 9 any value is; see
+/// docs/pve-api.md, "`link_down`").
 const LINK_DOWN: &str = "link_down";
 
 /// A NIC string cut into its first item (kept verbatim and first) and the other items.

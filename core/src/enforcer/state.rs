@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use crate::rules::Action;
 
-/// The state the enforcer wants a guest in: the strongest applicable action wins (DESIGN §7:
-/// stop > shutdown > disconnect > rate limit (lowest rate) > notify).
+/// The state the enforcer wants a guest in: the strongest applicable action wins (stop >
+/// shutdown > disconnect > rate limit (lowest rate) > notify).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Desired {
     /// No rule over its limit: as the operator left it.

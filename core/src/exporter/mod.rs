@@ -1,4 +1,5 @@
-//! The exporter: poll PVE → account → commit → snapshot → `/metrics` (DESIGN §2).
+//! The exporter: poll PVE → account → commit → snapshot → `/metrics` (docs/design.md,
+//! "Data flow").
 //!
 //! - `cycle`: one poll's accounting into a store write;
 //! - `snapshot`: what `/metrics` shows; `metrics`: rendering it, one collector per file;
@@ -92,7 +93,7 @@ pub struct Exporter {
     present: BTreeSet<u32>,
     /// Usage in the current windows, by (period key, window start): read from the store
     /// once per window, then kept up to date from each committed cycle, so a snapshot costs
-    /// no query (DESIGN §4: reading the current period does not grow with its polls).
+    /// no query (reading the current period does not grow with its polls).
     usage: HashMap<(String, i64), HashMap<u32, (u64, u64)>>,
 }
 

@@ -4,7 +4,8 @@
 //! ([`PveError::is_retryable`]), which `reason` label does the failure count under in
 //! `pve_traffic_poll_errors_total` ([`PveError::reason_label`]), and what should the operator
 //! change (the `Display` text, which names the config key to look at). PVE's own words come
-//! from the HTTP reason phrase (pve-api.md §1.3), so they are carried verbatim in `reason`.
+//! from the HTTP reason phrase (the JSON body has no text before PVE 8.4), so they are carried
+//! verbatim in `reason`.
 //!
 //! No variant holds the token secret: the client never puts it anywhere but the
 //! `Authorization` header, and transport details come from errors that never see headers.
@@ -16,7 +17,8 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum PveError {
     /// 401: PVE did not accept the token (unknown, expired, wrong secret, revoked). Never
-    /// retried: the same token will not work on the next attempt either (pve-api.md §2.2).
+    /// retried: the same token will not work on the next attempt either, and PVE delays every
+    /// 401 answer by 3 s.
     #[error("PVE rejected the API token (401 {reason}): check pve.token_id and pve.token_secret")]
     Unauthorized {
         /// PVE's reason phrase, e.g. `Authentication failed!` or `invalid token value!`.

@@ -1,6 +1,6 @@
 //! A guest's NIC config: `GET .../{qemu|lxc}/{vmid}/config?current=1` to read the `netN`
 //! strings and the `digest`, `PUT .../config` to write changed `netN` strings back
-//! (pve-api.md §7.1, §7.4).
+//! (docs/pve-api.md, "Guest config").
 //!
 //! The enforcer's write is a read-modify-write of whole `netN` strings (PVE has no per-key
 //! patching), guarded by the `digest`: if anyone changed the config between the read and
@@ -117,7 +117,7 @@ fn is_net_key(key: &str) -> bool {
 
 /// Whether a write failed because the config changed since it was read (the digest no
 /// longer matches): QEMU `checksum mismatch (file change by other user?)`, LXC `detected
-/// modified configuration - file changed by other user? Try again.` (pve-api.md §7.4).
+/// modified configuration - file changed by other user? Try again.`, both HTTP 500.
 /// The remedy is to read again and redo the change.
 pub fn is_digest_conflict(e: &PveError) -> bool {
     match e {

@@ -2,9 +2,9 @@
 //! anything.
 //!
 //! PVE's Perl backend serialises whatever scalar it holds and does not coerce output to its
-//! schema (pve-api.md §0): counters can arrive as `123` or `"123"`, large values as
-//! `1.2e+15`, booleans as `0`/`1`, `"0"`/`"1"`, `""`, JSON booleans or not at all. These
-//! functions accept every such spelling and refuse only what cannot mean a value, so a
+//! schema (docs/pve-api.md, "Conventions"): counters can arrive as `123` or `"123"`, large
+//! values as `1.2e+15`, booleans as `0`/`1`, `"0"`/`"1"`, `""`, JSON booleans or not at all.
+//! These functions accept every such spelling and refuse only what cannot mean a value, so a
 //! caller can skip one odd field (with a note) instead of failing the whole response.
 //! They never panic.
 
@@ -112,7 +112,7 @@ pub fn f64_value(v: Option<&Value>) -> Result<Option<f64>, Invalid> {
         .ok_or_else(|| invalid(EXPECTED, v))
 }
 
-/// A PVE boolean. False: absent, `null`, `false`, `0`, `""`, `"0"` (pve-api.md §0), and the
+/// A PVE boolean. False: absent, `null`, `false`, `0`, `""`, `"0"`, and the
 /// words `false`/`no`/`off`. True: `true`, any other number, `"1"` or another non-zero
 /// numeric string, and `true`/`yes`/`on`. Anything else (an array, `"maybe"`) is invalid.
 pub fn bool_value(v: Option<&Value>) -> Result<bool, Invalid> {

@@ -1,7 +1,8 @@
 //! The PVE API client: one authenticated HTTPS connection pool and PVE's transport rules,
 //! shared by every resource module.
 //!
-//! What lives here is what every PVE call has in common (pve-api.md §1–2): the
+//! What lives here is what every PVE call has in common (docs/pve-api.md, "Transport and
+//! errors", "Authentication and privileges"): the
 //! `Authorization: PVEAPIToken=<id>=<secret>` header, the `{"data": …}` envelope, error text
 //! taken from the HTTP reason phrase (PVE's only error text before 8.4, where a `message`
 //! member was added), a timeout per request, and bounded retries with exponential backoff
@@ -73,7 +74,7 @@ const PATH_ESCAPES: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
-/// How to reach and authenticate to PVE (DESIGN §5, `pve:`).
+/// How to reach and authenticate to PVE (the config's `pve:` section).
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     /// `https://host:8006`; a trailing `/` or `/api2/json` is tolerated.
@@ -85,7 +86,7 @@ pub struct ClientOptions {
     /// Trust only the CA certificates in this PEM file (`pve.tls.ca_file`).
     pub ca_file: Option<PathBuf>,
     /// Accept only the server certificate with this SHA-256 (`pve.tls.fingerprint`; parse
-    /// PVE's `AB:CD:…` text with [`tls::parse_fingerprint`]).
+    /// PVE's `AB:CD:…` text with [`crate::fingerprint::parse`]).
     pub fingerprint: Option<[u8; 32]>,
     /// Accept any certificate (`pve.tls.insecure`).
     pub insecure: bool,

@@ -1,6 +1,6 @@
 //! Power actions and their tasks: `POST .../{qemu|lxc}/{vmid}/status/{start|stop|shutdown}`
 //! answers a task's UPID; `GET /nodes/{node}/tasks/{upid}/status` says whether that task
-//! is still running and how it ended (pve-api.md §6).
+//! is still running and how it ended (docs/pve-api.md, "Power actions and tasks").
 //!
 //! A power action is asynchronous: the POST only starts a worker, and success or failure
 //! of the action itself shows in the task's exit status later. Some refusals come at once

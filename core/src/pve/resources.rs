@@ -1,5 +1,5 @@
 //! `GET /cluster/resources?type=vm`: every guest of the cluster, with its traffic counters,
-//! in one call (pve-api.md §3.4).
+//! in one call (docs/pve-api.md, "`GET /cluster/resources?type=vm`").
 //!
 //! This is the exporter's poll: one request per cycle, whatever the cluster size. Fetching
 //! ([`Client::cluster_guests`]) is apart from parsing ([`parse_cluster_guests`]), which is
@@ -53,7 +53,8 @@ pub struct GuestResource {
     pub netout: Option<u64>,
     /// Whether the guest is a template (absent = false).
     pub template: bool,
-    /// Tags, split on `;`, `,` and whitespace (pve-api.md §8), in PVE's order.
+    /// Tags, split on `;`, `,` and whitespace (a hand-edited config may use any), in PVE's
+    /// order.
     pub tags: Vec<String>,
     /// Config lock (`backup`, `migrate`, …), if any.
     pub lock: Option<String>,

@@ -1,8 +1,8 @@
 //! How the client decides to trust a PVE server's certificate.
 //!
 //! PVE serves a certificate signed by a CA it made itself, which no operating system trusts
-//! (pve-api.md §0), so the usual "system roots" default fails on almost every cluster. The
-//! operator picks one of four ways (DESIGN §5, `pve.tls`):
+//! (docs/pve-api.md, "TLS"), so the usual "system roots" default fails on almost every
+//! cluster. The operator picks one of four ways (`pve.tls` in the config):
 //!
 //! - **CA file** (`ca_file`): trust exactly the certificates in that PEM file (usually the
 //!   cluster's `/etc/pve/pve-root-ca.pem`), with normal chain and host-name checks;
@@ -30,10 +30,7 @@ use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureSchem
 use sha2::{Digest, Sha256};
 
 use super::PveError;
-
-/// The earlier names of [`crate::fingerprint::parse`] and [`crate::fingerprint::format`],
-/// kept for callers not yet moved to that module.
-pub use crate::fingerprint::{format as format_fingerprint, parse as parse_fingerprint};
+use crate::fingerprint;
 
 /// The trust decision, as chosen from the client options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +50,7 @@ impl std::fmt::Display for Trust {
         match self {
             Trust::WebPki => f.write_str("public web PKI roots"),
             Trust::CaFile(p) => write!(f, "CA file {}", p.display()),
-            Trust::Pin(fp) => write!(f, "SHA-256 pin {}", format_fingerprint(fp)),
+            Trust::Pin(fp) => write!(f, "SHA-256 pin {}", fingerprint::format(fp)),
             Trust::Insecure => f.write_str("NO verification (insecure)"),
         }
     }
@@ -140,8 +137,8 @@ impl std::fmt::Display for FingerprintMismatch {
         write!(
             f,
             "certificate fingerprint mismatch: expected {}, server presented {}",
-            format_fingerprint(&self.expected),
-            format_fingerprint(&self.presented)
+            fingerprint::format(&self.expected),
+            fingerprint::format(&self.presented)
         )
     }
 }
@@ -244,7 +241,7 @@ mod tests {
     fn fingerprint_is_sha256_of_der() {
         // SHA-256("abc"), a published test vector.
         assert_eq!(
-            format_fingerprint(&fingerprint_of(b"abc")),
+            fingerprint::format(&fingerprint_of(b"abc")),
             "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD"
         );
     }

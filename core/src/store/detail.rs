@@ -2,8 +2,8 @@
 //!
 //! Why not one row per bucket: at 60 s polls a guest fills 8,928 buckets a month; as rows, the
 //! key (vmid, start) and per-row overhead alone cost more than the data. One row per
-//! guest-hour holding the hour's totals plus this blob costs about a tenth (DESIGN §4 target:
-//! < 150 KB per guest per month).
+//! guest-hour holding the hour's totals plus this blob costs about a tenth (the aim: under
+//! 150 KB per guest per month; see BENCHMARKS.md).
 //!
 //! Format (version tied to the schema version, so a change comes with a migration):
 //! a LEB128 varint `mask` (bit i set = bucket i of the hour is non-empty), then for each set

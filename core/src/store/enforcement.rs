@@ -1,5 +1,5 @@
 //! The enforcer's durable state, behind its own trait: what it changed on each guest, the
-//! operators' releases, and the action log (DESIGN §7).
+//! operators' releases, and the action log (docs/design.md, "Enforcement").
 //!
 //! Why a second trait next to [`Store`](super::Store): the two have different writers. The
 //! exporter alone writes accounting ([`Store::commit_cycle`](super::Store::commit_cycle)); the

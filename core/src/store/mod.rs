@@ -3,7 +3,7 @@
 //! The accountant computes deltas; the store only keeps them. One poll cycle becomes one
 //! [`CycleWrite`], committed atomically by [`Store::commit_cycle`]: after a crash either the
 //! whole cycle is in the database (raw counters *and* the bytes they imply) or none of it is,
-//! so a restart never counts a delta twice nor drops one (DESIGN §3.3).
+//! so a restart never counts a delta twice nor drops one (docs/design.md, "Accounting").
 //!
 //! What is kept, and why each shape:
 //! - **guests**: identity, the last raw counters (the baseline of the next delta) and the
@@ -12,7 +12,7 @@
 //!   **hour totals** kept beyond it (the coarse rollup, [`Store::hourly`]);
 //! - **period accumulators**: per (period key, window start, guest) byte sums, added to on every
 //!   commit, so the enforcer reads current usage with one indexed lookup whose cost does not
-//!   grow with the number of polls in the period (DESIGN §4, [`Store::period_usage`]). The
+//!   grow with the number of polls in the period ([`Store::period_usage`]). The
 //!   SQLite store keeps each guest's open window per period in the guest's row and moves a
 //!   window to its own row when it closes (`open_windows`): a commit then writes two rows per
 //!   guest, not two plus one per period;
@@ -25,14 +25,14 @@
 //!
 //! The trait speaks only Rust types (bytes as `u64`, times as Unix milliseconds UTC); nothing
 //! about SQL, connections or transactions leaks out, so a PostgreSQL or MariaDB store can come
-//! later (DESIGN §10) without touching the accountant or the enforcer. [`sqlite::SqliteStore`]
+//! later without touching the accountant or the enforcer. [`sqlite::SqliteStore`]
 //! is the production implementation; [`memory::MemStore`] is a plain-Rust one for unit tests of
 //! the code above the store and the reference model the SQLite store is property-tested against.
 //!
 //! A [`CycleWrite`] is checked before anything is written ([`CycleWrite::validate`]): a bucket
 //! not on a 5-minute boundary, buckets or periods that do not add up to the guest's delta, or a
 //! byte count that does not fit the database's signed 64-bit integers are accountant bugs, and
-//! storing them would break "sum over buckets == total" (DESIGN §3.5) for good.
+//! storing them would break "sum over buckets == total" for good.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -74,7 +74,7 @@ pub fn hour_start(ms: i64) -> i64 {
 /// A guest as PVE last described it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuestInfo {
-    /// The VMID, unique cluster-wide; the guest's identity (DESIGN §3.6).
+    /// The VMID, unique cluster-wide; the guest's identity (a migration keeps its history).
     pub vmid: u32,
     /// QEMU VM or LXC container.
     pub guest_type: GuestType,
@@ -91,7 +91,8 @@ pub struct GuestInfo {
 }
 
 /// The last raw counters seen for a guest, persisted so a restart loses nothing
-/// (DESIGN §3.3): exactly what the accountant compares the next poll with.
+/// (committed with the bytes they imply): exactly what the accountant compares the next
+/// poll with.
 pub use crate::accounting::Counters as RawCounters;
 
 /// Accounted lifetime totals of a guest (reset-free; the Prometheus counters).

@@ -33,7 +33,7 @@ use super::StoreError;
 ///   guests in a window is one prefix scan of the primary key.
 /// - `discarded`: discarded deltas by reason. `meta`: small named integers (last cycle time).
 ///
-/// Version 2: the enforcer's persistent state (`store::enforcement`, DESIGN §7). Written only
+/// Version 2: the enforcer's persistent state (`store::enforcement`). Written only
 /// by the enforcer, read by it and by reporting tools; the exporter never touches these tables
 /// and the enforcer never touches the ones above (so its connection never runs the hour-row
 /// logic of `commit_cycle`).

@@ -11,10 +11,10 @@
 //!
 //! Why these settings:
 //! - **WAL** journal: readers read a snapshot and never block the writer, the writer never
-//!   blocks readers (DESIGN §4). With **`synchronous=NORMAL`** a commit is not fsynced until
+//!   blocks readers. With **`synchronous=NORMAL`** a commit is not fsynced until
 //!   the next checkpoint: a power cut may lose the last cycles but never corrupts, and the
 //!   persisted raw counters roll back with the bytes they imply, so the next poll's delta
-//!   covers the gap (DESIGN §3.3).
+//!   covers the gap.
 //! - **busy timeout 5 s**: a checkpoint or a migration by another process is waited for, not
 //!   reported as an error.
 //! - **file mode 0600**, set when the file is created (before SQLite opens it; SQLite gives

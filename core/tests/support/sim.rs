@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pve_sim::{Options, RunningSim, Scenario};
-use pve_traffic::pve::{tls, Client, ClientOptions};
+use pve_traffic::fingerprint;
+use pve_traffic::pve::{Client, ClientOptions};
 use pve_traffic::secret::Secret;
 use serde_json::Value;
 
@@ -59,7 +60,7 @@ impl Sim {
 
     /// The simulator's certificate pin.
     pub fn pin(&self) -> [u8; 32] {
-        tls::parse_fingerprint(self.sim.fingerprint().unwrap()).unwrap()
+        fingerprint::parse(self.sim.fingerprint().unwrap()).unwrap()
     }
 
     /// Options trusting the simulator by its pin: 5 s timeout, default retries.

@@ -1,6 +1,7 @@
 //! Authentication and authorisation: the `PVEAPIToken` header grammar, every 401 class in
 //! the unified (9.1.5+) and legacy wording, the 401 delay, privilege separation of tokens,
-//! ACL filtering of lists, pool ACLs, and the 403 reason format (spec §2).
+//! ACL filtering of lists, pool ACLs, and the 403 reason format (docs/pve-api.md,
+//! "Authentication and privileges").
 
 use std::time::{Duration, Instant};
 

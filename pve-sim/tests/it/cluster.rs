@@ -1,6 +1,7 @@
 //! Cluster-wide reads: `/version` per release profile, `/nodes`, `/cluster/status`, and
 //! `/cluster/resources` with its grouping, string-sorted VMIDs, field types, the 10 s status
-//! cache, offline nodes and the legacy-quirks mode (spec §3).
+//! cache, offline nodes and the legacy-quirks mode (docs/pve-api.md,
+//! "`GET /cluster/resources?type=vm`").
 
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
-//! Guest config (pve-api.md §7, §8): the read shape and types, canonical `netN` printing,
-//! digests and their conflicts, locks, parameter errors, tags, QEMU's async POST, pending
-//! values, and what a NIC change does to a running guest's counters and traffic (checked
-//! against `/sim/truth`).
+//! Guest config (docs/pve-api.md, "Guest config"): the read shape and types, canonical
+//! `netN` printing, digests and their conflicts, locks, parameter errors, tags, QEMU's async
+//! POST, pending values, and what a NIC change does to a running guest's counters and
+//! traffic (checked against `/sim/truth`).
 
 use serde_json::Value;
 

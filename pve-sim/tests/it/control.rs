@@ -1,4 +1,4 @@
-//! The `/sim/` control API (DESIGN.md §8): `/sim/truth` and exact flat-rate bytes,
+//! The `/sim/` control API (README, "pve-sim"): `/sim/truth` and exact flat-rate bytes,
 //! `/sim/advance`, out-of-band guest events (power, in-guest reboot, migration), injected
 //! faults (each kind, `count`, `path_prefix`, and that a faulted request never reaches the
 //! cluster), the request log (never the secret), and replacing the scenario.

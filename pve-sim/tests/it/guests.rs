@@ -1,6 +1,7 @@
 //! Per-node guest reads: the unordered guest lists, `status/current` (QEMU with per-tap
 //! `nics`, LXC without), node routing errors, `rrddata` layouts and DERIVE rates, and
-//! `netstat` (spec §4, §5, §9.1–9.2).
+//! `netstat` (docs/pve-api.md: the `status/current`, `netstat` and `rrddata` sections, and
+//! "Node routing").
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,8 @@
-//! Power actions (pve-api.md §6): every action answers a UPID of PVE's exact shape, the
-//! state changes only when the task ends, and each refusal lands where PVE puts it (an HTTP
-//! error before the task for LXC and quorum, a task exit status for QEMU, locks and
-//! templates). Also the task status endpoint and what power actions do to the counters.
+//! Power actions (docs/pve-api.md, "Power actions and tasks"): every action answers a UPID
+//! of PVE's exact shape, the state changes only when the task ends, and each refusal lands
+//! where PVE puts it (an HTTP error before the task for LXC and quorum, a task exit status
+//! for QEMU, locks and templates). Also the task status endpoint and what power actions do
+//! to the counters.
 //!
 //! The small helpers at the top ([`call`], [`assert_upid`], ...) are shared with the
 //! `config` and `control` modules: they add the HTTP reason phrase, which the harness's
@@ -130,7 +131,8 @@ pub fn task_count(h: &Harness) -> usize {
     h.sim.with_cluster(|c| c.tasks.len())
 }
 
-/// Asserts `upid` matches PVE's parser regex (pve-api.md §6.2) with uppercase hex, and
+/// Asserts `upid` matches the shape PVE's UPID parser accepts (pve-common `PVE::UPID`) with
+/// uppercase hex, and
 /// names `node`, task `kind`, `id` and `user`. Returns `(pid, pstart, starttime)`.
 pub fn assert_upid(upid: &str, node: &str, kind: &str, id: &str, user: &str) -> (u64, u64, u64) {
     let rest = upid

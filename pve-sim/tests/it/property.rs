@@ -1,7 +1,7 @@
 //! The accounting property the whole product rests on, checked on the simulator itself:
-//! an observer that reads the counters PVE exposes and handles resets the way DESIGN §3
-//! prescribes never sees more bytes than `/sim/truth` reports, and sees exactly as many when
-//! it polls after every event.
+//! an observer that reads the counters PVE exposes and takes `cur` instead of `cur - prev`
+//! whenever they may have started over never sees more bytes than `/sim/truth` reports, and
+//! sees exactly as many when it polls after every event.
 //!
 //! The cluster is driven in-process through the same `api::handle` the HTTPS server calls
 //! (every read and every config write is a real API request), so hundreds of random
@@ -107,7 +107,10 @@ struct Seen {
     at: u64,
 }
 
-/// An observer with DESIGN §3's reset rules, reading the live per-node guest lists.
+/// An observer reading the live per-node guest lists. It counts a reset when a counter
+/// fell, the guest was stopped at the last poll, its uptime is shorter than the time waited
+/// allows, or it is listed on another node (these lists are live, so a new node means a new
+/// process).
 #[derive(Default)]
 struct Observer {
     last: BTreeMap<u64, Seen>,
@@ -147,7 +150,7 @@ impl Observer {
                         self.rx += drx;
                         self.tx += dtx;
                     } else {
-                        // First sight sets the baseline (DESIGN §3.7); the scenario's
+                        // First sight sets the baseline (bytes before it were not seen); the scenario's
                         // counters start at zero, as does the truth.
                         assert_eq!((cur.netin, cur.netout), (0, 0));
                     }

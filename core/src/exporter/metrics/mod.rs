@@ -2,7 +2,7 @@
 //!
 //! Every name starts with [`PREFIX`]; label keys are `id` (PVE's `qemu/100`, the same as
 //! prometheus-pve-exporter's so the two join), `rule`, `period` and `reason`. Counters end in
-//! `_total`, base units (bytes, seconds), no timestamps (DESIGN §6).
+//! `_total`, base units (bytes, seconds), no timestamps (docs/design.md, "Metrics").
 
 mod guests;
 mod periods;
