@@ -4,6 +4,14 @@
 //! config or command line (a bad range included), 1 when the exporter or a tool cannot run
 //! (database, listener, output directory).
 
+// The doc comments of the command-line types are clap's `--help` text, written for a
+// terminal (`[,rate=MBPS]`, `<file>.bak`, bare URLs), not for rustdoc.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
+
 mod chart;
 mod cleanup;
 mod cli;
