@@ -241,99 +241,113 @@ struct SnapshotCollector(Arc<Snapshot>);
 impl Collector for SnapshotCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
         let s = &*self.0;
-        let poll_end = s.last_poll_ms.map_or(0.0, |ms| ms as f64 / 1000.0);
-        family(&mut enc, "up", MetricType::Gauge, |m| {
-            m.encode_gauge(&(s.up as i64))
-        })?;
-        family(
-            &mut enc,
-            "last_poll_timestamp_seconds",
-            MetricType::Gauge,
-            |m| m.encode_gauge(&poll_end),
-        )?;
-        family(&mut enc, "poll_duration_seconds", MetricType::Gauge, |m| {
-            m.encode_gauge(&s.poll_duration)
-        })?;
-        for (name, by_reason) in [
-            ("poll_errors", &s.poll_errors),
-            ("discarded_deltas", &s.discarded),
-        ] {
-            family(&mut enc, name, MetricType::Counter, |m| {
-                by_reason
-                    .iter()
-                    .try_for_each(|(r, n)| counter(m, &[("reason", r.as_str())], *n))
-            })?;
-        }
-        family(&mut enc, "guest_info", MetricType::Gauge, |m| {
-            s.guests.iter().try_for_each(|g| {
-                let labels = [
-                    ("id", g.id.as_str()),
-                    ("name", &g.name),
-                    ("node", &g.node),
-                    ("guest_type", g.guest_type.as_str()),
-                    ("tags", &g.tags),
-                    ("template", if g.template { "1" } else { "0" }),
-                ];
-                m.encode_family(&labels)?.encode_gauge(&1i64)
-            })
-        })?;
-        per_guest_gauge(&mut enc, s, "guest_running", |g| g.running as i64)?;
-        family(
-            &mut enc,
-            "guest_stats_age_seconds",
-            MetricType::Gauge,
-            |m| {
-                s.guests.iter().try_for_each(|g| {
-                    m.encode_family(&[("id", g.id.as_str())])?
-                        .encode_gauge(&g.stats_age)
-                })
-            },
-        )?;
-        let totals: [(&str, fn(&GuestSnapshot) -> u64); 3] = [
-            ("receive_bytes", |g| g.rx_total),
-            ("transmit_bytes", |g| g.tx_total),
-            ("guest_resets", |g| g.resets),
-        ];
-        for (name, value) in totals {
-            family(&mut enc, name, MetricType::Counter, |m| {
-                s.guests
-                    .iter()
-                    .try_for_each(|g| counter(m, &[("id", g.id.as_str())], value(g)))
-            })?;
-        }
-        for (name, rx) in [
-            ("period_receive_bytes", true),
-            ("period_transmit_bytes", false),
-        ] {
-            family(&mut enc, name, MetricType::Gauge, |m| {
-                s.guests.iter().try_for_each(|g| {
-                    PERIODS
-                        .iter()
-                        .zip(g.periods)
-                        .try_for_each(|(period, (r, t))| {
-                            let labels = [("id", g.id.as_str()), ("period", period)];
-                            m.encode_family(&labels)?
-                                .encode_gauge(&if rx { r } else { t })
-                        })
-                })
-            })?;
-        }
-        let quotas: [(&str, fn(&QuotaSnapshot) -> i64); 3] = [
-            ("quota_limit_bytes", |q| q.limit as i64),
-            ("quota_used_bytes", |q| q.used as i64),
-            ("quota_period_end_timestamp_seconds", |q| q.period_end),
-        ];
-        for (name, value) in quotas {
-            family(&mut enc, name, MetricType::Gauge, |m| {
-                s.quotas.iter().try_for_each(|q| {
-                    let labels = [("id", q.id.as_str()), ("rule", q.rule.as_str())];
-                    m.encode_family(&labels)?.encode_gauge(&value(q))
-                })
-            })?;
-        }
-        Ok(())
+        poll_families(&mut enc, s)?;
+        guest_families(&mut enc, s)?;
+        period_families(&mut enc, s)?;
+        quota_families(&mut enc, s)
     }
 }
+
+fn poll_families(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+    let poll_end = s.last_poll_ms.map_or(0.0, |ms| ms as f64 / 1000.0);
+    family(enc, "up", MetricType::Gauge, |m| {
+        m.encode_gauge(&(s.up as i64))
+    })?;
+    family(enc, "last_poll_timestamp_seconds", MetricType::Gauge, |m| {
+        m.encode_gauge(&poll_end)
+    })?;
+    family(enc, "poll_duration_seconds", MetricType::Gauge, |m| {
+        m.encode_gauge(&s.poll_duration)
+    })?;
+    for (name, by_reason) in [
+        ("poll_errors", &s.poll_errors),
+        ("discarded_deltas", &s.discarded),
+    ] {
+        family(enc, name, MetricType::Counter, |m| {
+            by_reason
+                .iter()
+                .try_for_each(|(r, n)| counter(m, &[("reason", r.as_str())], *n))
+        })?;
+    }
+    Ok(())
+}
+
+fn guest_families(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+    family(enc, "guest_info", MetricType::Gauge, |m| {
+        s.guests.iter().try_for_each(|g| {
+            let labels = [
+                ("id", g.id.as_str()),
+                ("name", &g.name),
+                ("node", &g.node),
+                ("guest_type", g.guest_type.as_str()),
+                ("tags", &g.tags),
+                ("template", if g.template { "1" } else { "0" }),
+            ];
+            m.encode_family(&labels)?.encode_gauge(&1i64)
+        })
+    })?;
+    per_guest_gauge(enc, s, "guest_running", |g| g.running as i64)?;
+    family(enc, "guest_stats_age_seconds", MetricType::Gauge, |m| {
+        s.guests.iter().try_for_each(|g| {
+            m.encode_family(&[("id", g.id.as_str())])?
+                .encode_gauge(&g.stats_age)
+        })
+    })?;
+    let totals: [Field<GuestSnapshot, u64>; 3] = [
+        ("receive_bytes", |g| g.rx_total),
+        ("transmit_bytes", |g| g.tx_total),
+        ("guest_resets", |g| g.resets),
+    ];
+    for (name, value) in totals {
+        family(enc, name, MetricType::Counter, |m| {
+            s.guests
+                .iter()
+                .try_for_each(|g| counter(m, &[("id", g.id.as_str())], value(g)))
+        })?;
+    }
+    Ok(())
+}
+
+fn period_families(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+    for (name, rx) in [
+        ("period_receive_bytes", true),
+        ("period_transmit_bytes", false),
+    ] {
+        family(enc, name, MetricType::Gauge, |m| {
+            s.guests.iter().try_for_each(|g| {
+                PERIODS
+                    .iter()
+                    .zip(g.periods)
+                    .try_for_each(|(period, (r, t))| {
+                        let labels = [("id", g.id.as_str()), ("period", period)];
+                        m.encode_family(&labels)?
+                            .encode_gauge(&if rx { r } else { t })
+                    })
+            })
+        })?;
+    }
+    Ok(())
+}
+
+fn quota_families(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
+    let quotas: [Field<QuotaSnapshot, i64>; 3] = [
+        ("quota_limit_bytes", |q| q.limit as i64),
+        ("quota_used_bytes", |q| q.used as i64),
+        ("quota_period_end_timestamp_seconds", |q| q.period_end),
+    ];
+    for (name, value) in quotas {
+        family(enc, name, MetricType::Gauge, |m| {
+            s.quotas.iter().try_for_each(|q| {
+                let labels = [("id", q.id.as_str()), ("rule", q.rule.as_str())];
+                m.encode_family(&labels)?.encode_gauge(&value(q))
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// A family's name after the prefix and its value for one item.
+type Field<T, V> = (&'static str, fn(&T) -> V);
 
 /// One family: its descriptor (`pve_traffic_` + `name`), then what `samples` writes.
 fn family(
