@@ -8,7 +8,7 @@
 //!   JavaScript engine (QuickJS);
 //! - [`png`]: that SVG rasterised by resvg with an embedded font.
 //!
-//! Modules: [`spec`] (what to draw), [`palette`] (colours per theme), `chart` (the one
+//! Modules: [`spec`] (what to draw), [`palette`](mod@palette) (colours per theme), `chart` (the one
 //! definition), `html`, `ssr` (SVG), `measure` (text widths for it), `png`, `assets` (the vendored ECharts and font).
 
 mod assets;
