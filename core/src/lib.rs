@@ -17,7 +17,7 @@
 //! - [`pve`]: the PVE API client (TLS trust, token auth, errors; one module per PVE resource);
 //! - [`report`]: export reports (one guest, all guests, quota statements) as JSON and CSV;
 //! - [`store`]: durable accounting state behind the [`store::Store`] trait (SQLite today);
-//! - [`vocabulary`]: the closed sets of names (periods, directions, actions) and their parsing;
+//! - [`vocabulary`](mod@vocabulary): the closed sets of names (periods, directions, actions) and their parsing;
 //! - [`units`]: byte sizes and bandwidths as people write them (the `pve-traffic-units` crate,
 //!   re-exported).
 pub mod accounting;
