@@ -17,7 +17,9 @@
 //! - [`pve`]: the PVE API client (TLS trust, token auth, errors; one module per PVE resource);
 //! - [`report`]: export reports (one guest, all guests, quota statements) as JSON and CSV;
 //! - [`store`]: durable accounting state behind the [`store::Store`] trait (SQLite today);
-//! - [`units`]: byte sizes and bandwidths as people write them.
+//! - [`vocabulary`](mod@vocabulary): the closed sets of names (periods, directions, actions) and their parsing;
+//! - [`units`]: byte sizes and bandwidths as people write them (the `pve-traffic-units` crate,
+//!   re-exported).
 pub mod accounting;
 pub mod cli_docs;
 pub mod config;
@@ -33,4 +35,5 @@ pub mod report;
 pub mod rules;
 pub mod secret;
 pub mod store;
-pub mod units;
+pub mod vocabulary;
+pub use pve_traffic_units as units;

@@ -31,41 +31,19 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
-/// The length of a period.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PeriodKind {
-    /// A clock hour.
-    Hour,
-    /// A calendar day.
-    Day,
-    /// An ISO week, Monday to Sunday.
-    Week,
-    /// A month, starting on `reset_day`.
-    Month,
-}
-
-impl PeriodKind {
-    /// The name used in config (`period:`) and as the metric label `period`:
-    /// `hour`, `day`, `week` or `month`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PeriodKind::Hour => "hour",
-            PeriodKind::Day => "day",
-            PeriodKind::Week => "week",
-            PeriodKind::Month => "month",
-        }
-    }
-
-    /// Parses the name written by [`PeriodKind::as_str`] (exactly, lowercase); anything else
-    /// is `None`, so the caller can name the offending key in its error.
-    pub fn parse(s: &str) -> Option<PeriodKind> {
-        match s {
-            "hour" => Some(PeriodKind::Hour),
-            "day" => Some(PeriodKind::Day),
-            "week" => Some(PeriodKind::Week),
-            "month" => Some(PeriodKind::Month),
-            _ => None,
-        }
+crate::vocabulary! {
+    /// The length of a period; its name is used in config (`period:`), in storage keys and as
+    /// the metric label `period`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum PeriodKind ("period") {
+        /// A clock hour.
+        Hour = "hour",
+        /// A calendar day.
+        Day = "day",
+        /// An ISO week, Monday to Sunday.
+        Week = "week",
+        /// A month, starting on `reset_day`.
+        Month = "month",
     }
 }
 
@@ -154,7 +132,7 @@ impl PeriodSpec {
     pub fn parse_key(s: &str) -> Option<PeriodSpec> {
         match s.split_once('@') {
             None => {
-                let kind = PeriodKind::parse(s)?;
+                let kind = PeriodKind::parse(s).ok()?;
                 Some(PeriodSpec { kind, reset_day: 1 })
             }
             Some(("month", day)) => {
@@ -796,16 +774,16 @@ mod tests {
         ] {
             assert_eq!(PeriodSpec::parse_key(bad), None, "{bad}");
         }
-        let labels = [
-            PeriodKind::Hour,
-            PeriodKind::Day,
-            PeriodKind::Week,
-            PeriodKind::Month,
-        ]
-        .map(PeriodKind::as_str);
+        let labels: Vec<&str> = PeriodKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(labels, ["hour", "day", "week", "month"]);
-        assert_eq!(PeriodKind::parse("week"), Some(PeriodKind::Week));
-        assert_eq!(PeriodKind::parse("weekly"), None);
+        for &kind in PeriodKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        assert_eq!(
+            PeriodKind::parse("weekly").unwrap_err().to_string(),
+            "unknown period \"weekly\": expected one of `hour`, `day`, `week`, `month`"
+        );
     }
 
     #[test]

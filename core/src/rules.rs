@@ -12,30 +12,23 @@ use jiff::Timestamp;
 
 use crate::period::{PeriodSpec, Window};
 
-/// Which traffic counts against a rule's limit (the guest's view: rx = download).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// Download plus upload.
-    Both,
-    /// Download only (PVE `netin`).
-    Rx,
-    /// Upload only (PVE `netout`).
-    Tx,
-    /// The larger of the two.
-    Max,
+crate::vocabulary! {
+    /// Which traffic counts against a rule's limit (the guest's view: rx = download); its
+    /// name is the config's `direction:` and the metric label `direction`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Direction ("direction") {
+        /// Download plus upload.
+        Both = "both",
+        /// Download only (PVE `netin`).
+        Rx = "rx",
+        /// Upload only (PVE `netout`).
+        Tx = "tx",
+        /// The larger of the two.
+        Max = "max",
+    }
 }
 
 impl Direction {
-    /// The config and label name: `both`, `rx`, `tx` or `max`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Both => "both",
-            Direction::Rx => "rx",
-            Direction::Tx => "tx",
-            Direction::Max => "max",
-        }
-    }
-
     /// The bytes that count against a limit, from `rx` (download) and `tx` (upload).
     /// `Both` saturates at `u64::MAX` instead of wrapping: a sum that large is over any limit.
     pub fn used(self, rx: u64, tx: u64) -> u64 {
@@ -48,35 +41,27 @@ impl Direction {
     }
 }
 
-/// What the enforcer does to a guest over its limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// ACPI shutdown, falling back to stop after a timeout.
-    Shutdown,
-    /// Hard stop.
-    Stop,
-    /// `link_down=1` on every NIC.
-    Disconnect,
-    /// `rate=R` on every NIC.
-    RateLimit,
-    /// Only report.
-    Notify,
+crate::vocabulary! {
+    /// What the enforcer does to a guest over its limit; its name is the config's `action:`
+    /// and the metric label `action`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Action ("action") {
+        /// ACPI shutdown, falling back to stop after a timeout.
+        Shutdown = "shutdown",
+        /// Hard stop.
+        Stop = "stop",
+        /// `link_down=1` on every NIC.
+        Disconnect = "disconnect",
+        /// `rate=R` on every NIC.
+        RateLimit = "rate_limit",
+        /// Only report.
+        Notify = "notify",
+    }
 }
 
 impl Action {
-    /// The config and label name: `shutdown`, `stop`, `disconnect`, `rate_limit` or `notify`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Shutdown => "shutdown",
-            Action::Stop => "stop",
-            Action::Disconnect => "disconnect",
-            Action::RateLimit => "rate_limit",
-            Action::Notify => "notify",
-        }
-    }
-
-    /// How strong the action is, for choosing among the rules a guest is over (the strongest
-    /// wins): stop 4 > shutdown 3 > disconnect 2 > rate_limit 1 > notify 0.
+    /// How strong the action is, for choosing among the rules a guest is over (the
+    /// strongest wins): stop 4 > shutdown 3 > disconnect 2 > rate_limit 1 > notify 0.
     /// Shutdown is weaker than stop because it lets the guest decide when to go down; among
     /// rate limits the lowest rate wins, which the caller decides from `rate_limit_mb`.
     pub fn strength(self) -> u8 {

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use pve_traffic::units::format_bytes;
+use pve_traffic_units::format_bytes;
 
 use crate::assets::ECHARTS_JS;
 use crate::palette::palette;

@@ -15,6 +15,7 @@ use super::error::{
     suggest, ConfigError,
     ConfigErrorKind::{Invalid, Missing},
 };
+use crate::vocabulary::{quoted_list, Vocabulary};
 
 /// `None` for an absent key and for an empty one (`key:` with no value, or `null`).
 pub(super) fn present(v: Option<Value>) -> Option<Value> {
@@ -188,8 +189,30 @@ pub(super) fn required_choice<T: Copy>(
 
 /// "`a`, `b`, `c`": the names of `options`, for messages.
 fn option_list<T>(options: &[(&str, T)]) -> String {
-    let list: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-    list.join(", ")
+    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+    quoted_list(&names)
+}
+
+/// [`choice`] among the names of a [`Vocabulary`] (a period, a direction, an action).
+pub(super) fn word<V: Vocabulary>(
+    ctx: &Ctx,
+    key: &str,
+    v: Option<Value>,
+) -> Result<Option<V>, ConfigError> {
+    choice(ctx, key, v, &vocabulary_options::<V>())
+}
+
+/// [`required_choice`] among the names of a [`Vocabulary`].
+pub(super) fn required_word<V: Vocabulary>(
+    ctx: &Ctx,
+    key: &str,
+    v: Option<Value>,
+) -> Result<V, ConfigError> {
+    required_choice(ctx, key, v, &vocabulary_options::<V>())
+}
+
+fn vocabulary_options<V: Vocabulary>() -> Vec<(&'static str, V)> {
+    V::ALL.iter().map(|&v| (v.name(), v)).collect()
 }
 
 /// A socket address like `0.0.0.0:9811` or `[::]:9811`; `default` when absent or empty.

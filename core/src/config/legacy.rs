@@ -26,6 +26,7 @@ use super::ctx::Ctx;
 use super::error::{ConfigError, ConfigErrorKind::Invalid};
 use super::leaves::{boolean, found, string};
 use super::raw::section;
+use crate::rules::{Action, Direction};
 
 /// The original tool's `api:` section (its web UI and JSON API).
 #[derive(Debug, Default, Deserialize)]
@@ -231,9 +232,9 @@ fn rule_keys(ctx: &mut Ctx, i: usize, rule: &mut Map<String, Value>) -> Result<(
         let direction = match v {
             Value::Null => None,
             Value::String(s) => Some(match s.trim().to_ascii_lowercase().as_str() {
-                "both" | "" => "both",
-                "download" | "rx" => "rx",
-                "upload" | "tx" => "tx",
+                "both" | "" => Direction::Both,
+                "download" | "rx" => Direction::Rx,
+                "upload" | "tx" => Direction::Tx,
                 _ => {
                     return Err(ctx.err(
                         &old,
@@ -257,7 +258,7 @@ fn rule_keys(ctx: &mut Ctx, i: usize, rule: &mut Map<String, Value>) -> Result<(
             "`{old}` is now `{new}` (download = `rx`, upload = `tx`)"
         ));
         if let Some(d) = direction {
-            rule.insert("direction".into(), Value::String(d.into()));
+            rule.insert("direction".into(), Value::String(d.as_str().into()));
         }
     }
     if let Some(v) = rule.remove("use_creation_time") {
@@ -282,9 +283,9 @@ fn rule_keys(ctx: &mut Ctx, i: usize, rule: &mut Map<String, Value>) -> Result<(
             .get("action")
             .and_then(Value::as_str)
             .map(|a| a.trim().to_ascii_lowercase());
-        match (force, action.as_deref()) {
-            (true, Some("shutdown")) => {
-                rule.insert("action".into(), Value::String("stop".into()));
+        match (force, action.as_deref().map(Action::parse)) {
+            (true, Some(Ok(Action::Shutdown))) => {
+                rule.insert("action".into(), Value::String(Action::Stop.as_str().into()));
                 ctx.warn(format!("`{key}: true` is now `{p}.action: stop`"));
             }
             (true, _) => ctx.warn(format!(

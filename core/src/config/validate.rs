@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::ctx::Ctx;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::leaves::{as_u64, boolean, choice, found, integer, kind_of, list, nonempty, present};
-use super::leaves::{required_choice, seconds, socket, string};
+use super::leaves::{required_word, seconds, socket, string, word};
 use super::raw::{section, RawEnforcer, RawExporter, RawFile, RawMonitor, RawPve, RawRule};
 use super::raw::{RawStorage, RawTls};
 use super::{legacy, Config, EnforcerConfig, ExporterConfig, Loaded, MonitorConfig, PveConfig};
@@ -28,6 +28,7 @@ use crate::period::{PeriodKind, PeriodSpec};
 use crate::rules::{Action, Direction, Rule};
 use crate::secret::Secret;
 use crate::units;
+use crate::vocabulary::{quoted_list, Vocabulary};
 
 use ConfigErrorKind::{Invalid, Io, Missing, Syntax};
 
@@ -594,13 +595,7 @@ fn rule(ctx: &mut Ctx, i: usize, raw: Value) -> Result<Rule, ConfigError> {
         })?;
     let enabled = boolean(ctx, &key("enabled"), r.enabled, true)?;
 
-    let periods = [
-        ("hour", PeriodKind::Hour),
-        ("day", PeriodKind::Day),
-        ("week", PeriodKind::Week),
-        ("month", PeriodKind::Month),
-    ];
-    let kind = required_choice(ctx, &key("period"), r.period, &periods)?;
+    let kind: PeriodKind = required_word(ctx, &key("period"), r.period)?;
     let reset_day = if kind == PeriodKind::Month {
         integer(ctx, &key("reset_day"), r.reset_day, 1, 31, 1)? as u8
     } else if present(r.reset_day).is_some() {
@@ -622,31 +617,20 @@ fn rule(ctx: &mut Ctx, i: usize, raw: Value) -> Result<Rule, ConfigError> {
                 key("direction"),
                 Invalid,
                 format!(
-                    "expected one of `both`, `rx`, `tx`, `max`, found {s:?}; download is `rx`, \
-                     upload is `tx`"
+                    "expected one of {}, found {s:?}; download is `{}`, upload is `{}`",
+                    quoted_list(Direction::NAMES),
+                    Direction::Rx,
+                    Direction::Tx,
                 ),
             ));
         }
     }
-    let directions = [
-        ("both", Direction::Both),
-        ("rx", Direction::Rx),
-        ("tx", Direction::Tx),
-        ("max", Direction::Max),
-    ];
-    let direction = choice(ctx, &key("direction"), r.direction, &directions)?;
+    let direction = word(ctx, &key("direction"), r.direction)?;
     let direction = direction.unwrap_or(Direction::Both);
 
     let limit_bytes = limit(ctx, &p, r.limit_gb, r.limit)?;
 
-    let actions = [
-        ("shutdown", Action::Shutdown),
-        ("stop", Action::Stop),
-        ("disconnect", Action::Disconnect),
-        ("rate_limit", Action::RateLimit),
-        ("notify", Action::Notify),
-    ];
-    let action = required_choice(ctx, &key("action"), r.action, &actions)?;
+    let action: Action = required_word(ctx, &key("action"), r.action)?;
     let rate = match present(r.rate_limit_mb) {
         None => None,
         Some(v) => Some(

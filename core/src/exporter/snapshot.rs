@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 
 use crate::guest::GuestType;
+use crate::period::PeriodKind;
 
-/// Index of each calendar period in [`GuestSnapshot::periods`].
-pub const PERIODS: [&str; 4] = ["hour", "day", "week", "month"];
+/// Index of each calendar period in [`GuestSnapshot::periods`]: every [`PeriodKind`].
+pub const PERIODS: &[PeriodKind] = PeriodKind::ALL;
 
 /// One guest as the last successful poll left it.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +42,7 @@ pub struct GuestSnapshot {
     /// Counter resets seen.
     pub resets: u64,
     /// `(rx, tx)` in the current hour, day, ISO week and month (see [`PERIODS`]).
-    pub periods: [(u64, u64); 4],
+    pub periods: [(u64, u64); PERIODS.len()],
 }
 
 /// One guest under one rule.

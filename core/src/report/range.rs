@@ -17,7 +17,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, ZonedDateTime};
 
 use super::ReportError;
-use crate::period::{PeriodSpec, Window};
+use crate::period::{PeriodKind, PeriodSpec, Window};
 use crate::store::BUCKET_MS;
 
 /// The most buckets one report may have (173 days of 5-minute buckets): more is not
@@ -40,42 +40,65 @@ pub enum BucketSize {
 }
 
 impl BucketSize {
-    /// The name on the command line and in JSON/CSV: `5m`, `hour`, `day`, `week`, `month`.
+    /// Every bucket size: `5m`, then the calendar periods ([`PeriodKind::ALL`]).
+    pub const ALL: [BucketSize; 5] = [
+        BucketSize::FiveMinutes,
+        BucketSize::Hour,
+        BucketSize::Day,
+        BucketSize::Week,
+        BucketSize::Month,
+    ];
+
+    /// The name of the history's own buckets.
+    const FIVE_MINUTES: &'static str = "5m";
+
+    /// The name on the command line and in JSON/CSV: `5m`, or the period's name
+    /// ([`PeriodKind::as_str`]: `hour`, `day`, `week`, `month`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            BucketSize::FiveMinutes => "5m",
-            BucketSize::Hour => "hour",
-            BucketSize::Day => "day",
-            BucketSize::Week => "week",
-            BucketSize::Month => "month",
+        match self.period_kind() {
+            None => Self::FIVE_MINUTES,
+            Some(kind) => kind.as_str(),
         }
     }
 
     /// Parses [`BucketSize::as_str`]; the error lists the accepted values.
     pub fn parse(s: &str) -> Result<BucketSize, String> {
-        Ok(match s {
-            "5m" => BucketSize::FiveMinutes,
-            "hour" => BucketSize::Hour,
-            "day" => BucketSize::Day,
-            "week" => BucketSize::Week,
-            "month" => BucketSize::Month,
-            other => {
-                return Err(format!(
-                    "unknown period {other:?}: expected 5m, hour, day, week or month"
+        if s == Self::FIVE_MINUTES {
+            return Ok(BucketSize::FiveMinutes);
+        }
+        let kind = PeriodKind::parse(s).ok();
+        match Self::ALL
+            .into_iter()
+            .find(|b| kind.is_some() && b.period_kind() == kind)
+        {
+            Some(bucket) => Ok(bucket),
+            None => {
+                let names: Vec<&str> = Self::ALL.iter().map(|b| b.as_str()).collect();
+                let (last, rest) = names.split_last().expect("ALL is not empty");
+                Err(format!(
+                    "unknown period {s:?}: expected {} or {last}",
+                    rest.join(", ")
                 ))
             }
-        })
+        }
     }
 
-    /// The calendar period of these buckets (`None` for 5-minute buckets).
-    fn spec(self) -> Option<PeriodSpec> {
+    /// The calendar period these buckets are (`None` for 5-minute buckets).
+    pub fn period_kind(self) -> Option<PeriodKind> {
         match self {
             BucketSize::FiveMinutes => None,
-            BucketSize::Hour => Some(PeriodSpec::hour()),
-            BucketSize::Day => Some(PeriodSpec::day()),
-            BucketSize::Week => Some(PeriodSpec::week()),
-            BucketSize::Month => Some(PeriodSpec::month(1)),
+            BucketSize::Hour => Some(PeriodKind::Hour),
+            BucketSize::Day => Some(PeriodKind::Day),
+            BucketSize::Week => Some(PeriodKind::Week),
+            BucketSize::Month => Some(PeriodKind::Month),
         }
+    }
+
+    /// The calendar period of these buckets (`None` for 5-minute buckets); months start on
+    /// the 1st.
+    fn spec(self) -> Option<PeriodSpec> {
+        let kind = self.period_kind()?;
+        Some(PeriodSpec::new(kind, 1).expect("reset day 1 suits every period"))
     }
 
     /// The end of the bucket that starts at or contains `t`.
@@ -374,6 +397,21 @@ mod tests {
 
     fn berlin() -> TimeZone {
         TimeZone::get("Europe/Berlin").unwrap()
+    }
+
+    #[test]
+    fn bucket_sizes_are_5m_and_the_periods() {
+        let names: Vec<&str> = BucketSize::ALL.iter().map(|b| b.as_str()).collect();
+        let mut want = vec!["5m"];
+        want.extend(PeriodKind::ALL.iter().map(|k| k.as_str()));
+        assert_eq!(names, want);
+        for bucket in BucketSize::ALL {
+            assert_eq!(BucketSize::parse(bucket.as_str()), Ok(bucket));
+        }
+        assert_eq!(
+            BucketSize::parse("Hour"),
+            Err("unknown period \"Hour\": expected 5m, hour, day, week or month".into())
+        );
     }
 
     fn req(date: Option<&str>, start: Option<&str>, end: Option<&str>) -> RangeRequest {

@@ -90,16 +90,16 @@ pub struct RuleSection {
     pub name: String,
     /// Always true for a new rule.
     pub enabled: bool,
-    /// hour | day | week | month.
+    /// A [`pve_traffic::period::PeriodKind`] name.
     pub period: String,
     /// Month only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_day: Option<u8>,
-    /// both | rx | tx | max.
+    /// A [`pve_traffic::rules::Direction`] name.
     pub direction: String,
     /// A size with its unit, as typed (`1TB`, `500GiB`).
     pub limit: String,
-    /// shutdown | stop | disconnect | rate_limit | notify.
+    /// A [`pve_traffic::rules::Action`] name.
     pub action: String,
     /// rate_limit only: MB/s per NIC.
     #[serde(skip_serializing_if = "Option::is_none")]

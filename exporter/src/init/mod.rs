@@ -27,8 +27,11 @@ use std::time::Duration;
 use pve_traffic::config;
 use pve_traffic::daemon;
 use pve_traffic::fingerprint;
+use pve_traffic::period::PeriodKind;
 use pve_traffic::pve::{Client, ClientOptions, PveError};
+use pve_traffic::rules::{Action, Direction};
 use pve_traffic::secret::Secret;
+use pve_traffic::vocabulary::Vocabulary;
 
 use file::{ConfigFile, MonitorSection, PveSection, RuleSection, StorageSection, TlsSection};
 use probe::Endpoint;
@@ -87,11 +90,20 @@ pub struct InitArgs {
     /// /etc, else ./data/pve_traffic.db).
     #[arg(long, value_name = "PATH")]
     storage: Option<String>,
-    /// A quota rule (repeatable): name=N,period=hour|day|week|month,limit=1TB,
-    /// action=stop|shutdown|disconnect|rate_limit|notify[,reset_day=1][,direction=both|rx|tx|max]
-    /// [,rate=MBPS][,vm_ids=100 101][,tags=a b][,exclude=999].
-    #[arg(long = "rule", value_name = "SPEC")]
+    // A quota rule (repeatable); the help lists the names the config accepts.
+    #[arg(long = "rule", value_name = "SPEC", help = rule_spec_help())]
     rules: Vec<String>,
+}
+
+/// `--rule`'s help, with every period, action and direction.
+fn rule_spec_help() -> String {
+    format!(
+        "A quota rule (repeatable): name=N,period={},limit=1TB,action={}[,reset_day=1]\
+         [,direction={}][,rate=MBPS][,vm_ids=100 101][,tags=a b][,exclude=999].",
+        PeriodKind::NAMES.join("|"),
+        Action::NAMES.join("|"),
+        Direction::NAMES.join("|"),
+    )
 }
 
 /// Why `init` stopped, with its exit status.

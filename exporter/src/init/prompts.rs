@@ -4,10 +4,13 @@
 
 use dialoguer::theme::SimpleTheme;
 use dialoguer::{Confirm, Input, Password};
+use pve_traffic::period::PeriodKind;
+use pve_traffic::rules::{Action, Direction};
 use pve_traffic::secret::Secret;
+use pve_traffic::vocabulary::Vocabulary;
 
 use super::file::RuleSection;
-use super::rule_answers::{self as answers, ACTIONS, DIRECTIONS, PERIODS};
+use super::rule_answers as answers;
 
 /// The wizard could not read an answer (terminal closed, interrupted).
 #[derive(Debug)]
@@ -65,9 +68,11 @@ impl Prompter {
     /// unique).
     pub fn rule(&self, taken: &[RuleSection]) -> Result<RuleSection, Interrupted> {
         let name = self.text("Rule name", "", |s| answers::name(s, taken))?;
-        let period = self.text(&choices("Period", &PERIODS), "month", |s| {
-            answers::one_of("period", &PERIODS, s)
-        })?;
+        let period = self.text(
+            &choices("Period", PeriodKind::NAMES),
+            PeriodKind::Month.as_str(),
+            answers::word::<PeriodKind>,
+        )?;
         let reset_day = if answers::is_month(&period) {
             Some(self.text(
                 "Day of the month the period starts (1-31)",
@@ -80,20 +85,22 @@ impl Prompter {
         let direction = self.text(
             &choices(
                 "Traffic counted (rx = download, tx = upload, max = the larger)",
-                &DIRECTIONS,
+                Direction::NAMES,
             ),
-            "both",
-            |s| answers::one_of("direction", &DIRECTIONS, s),
+            Direction::Both.as_str(),
+            answers::word::<Direction>,
         )?;
         let limit = self.text(
             "Limit, with its unit (500GB, 1.5TB, 100GiB)",
             "",
             answers::limit,
         )?;
-        let action = self.text(&choices("Action over the limit", &ACTIONS), "notify", |s| {
-            answers::one_of("action", &ACTIONS, s)
-        })?;
-        let rate_limit_mb = if action == "rate_limit" {
+        let action = self.text(
+            &choices("Action over the limit", Action::NAMES),
+            Action::Notify.as_str(),
+            answers::word::<Action>,
+        )?;
+        let rate_limit_mb = if action == Action::RateLimit.as_str() {
             Some(self.text("Rate per NIC, MB/s", "10", answers::rate)?)
         } else {
             None

@@ -5,24 +5,22 @@
 //! daemons' loader, which reads the written file back before it is saved (see `file.rs`).
 
 use pve_traffic::period::PeriodKind;
+use pve_traffic::rules::{Action, Direction};
 use pve_traffic::units;
+use pve_traffic::vocabulary::Vocabulary;
 
 use super::file::RuleSection;
 
-/// The periods, as the file spells them.
-pub const PERIODS: [&str; 4] = ["hour", "day", "week", "month"];
-/// The directions: both, download, upload, the larger of the two.
-pub const DIRECTIONS: [&str; 4] = ["both", "rx", "tx", "max"];
-/// The actions, strongest first.
-pub const ACTIONS: [&str; 5] = ["stop", "shutdown", "disconnect", "rate_limit", "notify"];
-
-/// One of `allowed`, lower-cased.
-pub fn one_of(what: &str, allowed: &[&str], s: &str) -> Result<String, String> {
-    let s = s.trim().to_ascii_lowercase();
-    if allowed.contains(&s.as_str()) {
-        Ok(s)
-    } else {
-        Err(format!("{what} must be one of: {}", allowed.join(", ")))
+/// A name of vocabulary `V` (a period, a direction, an action), read as the config loader
+/// reads it (trimmed, any case) and written as the file spells it.
+pub fn word<V: Vocabulary>(s: &str) -> Result<String, String> {
+    match V::from_name(&s.trim().to_ascii_lowercase()) {
+        Ok(v) => Ok(v.name().to_string()),
+        Err(_) => Err(format!(
+            "{} must be one of: {}",
+            V::WHAT,
+            V::NAMES.join(", ")
+        )),
     }
 }
 
@@ -87,7 +85,7 @@ fn words(s: &str) -> impl Iterator<Item = &str> {
 
 /// Whether a period takes a reset day.
 pub fn is_month(period: &str) -> bool {
-    PeriodKind::parse(period) == Some(PeriodKind::Month)
+    PeriodKind::parse(period) == Ok(PeriodKind::Month)
 }
 
 /// Reads `--rule name=N,period=month,limit=1TB,action=shutdown[,reset_day=1][,direction=both]
@@ -98,7 +96,7 @@ pub fn from_spec(spec: &str, taken: &[RuleSection]) -> Result<RuleSection, Strin
         enabled: true,
         period: String::new(),
         reset_day: None,
-        direction: "both".into(),
+        direction: Direction::Both.as_str().into(),
         limit: String::new(),
         action: String::new(),
         rate_limit_mb: None,
@@ -112,11 +110,11 @@ pub fn from_spec(spec: &str, taken: &[RuleSection]) -> Result<RuleSection, Strin
             .ok_or_else(|| format!("--rule: {pair:?} is not key=value"))?;
         match key.trim() {
             "name" => rule.name = name(value, taken)?,
-            "period" => rule.period = one_of("period", &PERIODS, value)?,
+            "period" => rule.period = word::<PeriodKind>(value)?,
             "reset_day" => rule.reset_day = Some(reset_day(value)?),
-            "direction" => rule.direction = one_of("direction", &DIRECTIONS, value)?,
+            "direction" => rule.direction = word::<Direction>(value)?,
             "limit" => rule.limit = limit(value)?,
-            "action" => rule.action = one_of("action", &ACTIONS, value)?,
+            "action" => rule.action = word::<Action>(value)?,
             "rate" => rule.rate_limit_mb = Some(rate(value)?),
             "vm_ids" => rule.vm_ids = vmids(value)?,
             "tags" => rule.vm_tags = tags(value),
@@ -191,6 +189,76 @@ mod tests {
         assert!(vmids("99").unwrap_err().contains("not a VMID"));
         assert!(reset_day("32").is_err());
         assert!(rate("0").is_err());
-        assert_eq!(one_of("action", &ACTIONS, " Notify").unwrap(), "notify");
+        assert_eq!(word::<Action>(" Notify").unwrap(), "notify");
+        assert_eq!(
+            word::<Action>("halt").unwrap_err(),
+            "action must be one of: shutdown, stop, disconnect, rate_limit, notify"
+        );
+    }
+
+    /// Whether the daemons' loader takes `value` for the rule key `key`.
+    fn config_accepts(key: &str, value: &str) -> bool {
+        let mut rule = vec![
+            ("name", "r1".to_string()),
+            ("period", "month".into()),
+            ("limit", "1TB".into()),
+            ("action", "rate_limit".into()),
+            ("rate_limit_mb", "10".into()),
+        ];
+        rule.retain(|(k, _)| *k != key);
+        rule.push((key, format!("{value:?}")));
+        let body: Vec<String> = rule.iter().map(|(k, v)| format!("    {k}: {v}")).collect();
+        let text = format!(
+            "pve:\n  url: https://pve1:8006\n  token_id: monitor@pve!traffic\n  \
+             token_secret: s3cr3t\nrules:\n  -\n{}\n",
+            body.join("\n")
+        );
+        pve_traffic::config::parse(&text, std::path::Path::new("config.yaml"), &|_| None).is_ok()
+    }
+
+    #[test]
+    fn the_config_the_rule_flag_and_the_prompts_take_the_same_names() {
+        let mut candidates: Vec<String> = Vec::new();
+        for names in [PeriodKind::NAMES, Direction::NAMES, Action::NAMES] {
+            for name in names {
+                candidates.extend([name.to_string(), name.to_uppercase(), format!(" {name} ")]);
+                candidates.push(format!("{name}s"));
+            }
+        }
+        candidates.extend(
+            [
+                "",
+                "5m",
+                "year",
+                "download",
+                "upload",
+                "limit",
+                "halt",
+                "rate-limit",
+                "none",
+            ]
+            .map(String::from),
+        );
+        for key in ["period", "direction", "action"] {
+            for value in &candidates {
+                let spec = format!("name=n,period=month,limit=1TB,action=notify,{key}={value}");
+                let flag = from_spec(&spec, &[]);
+                let prompt = match key {
+                    "period" => word::<PeriodKind>(value),
+                    "direction" => word::<Direction>(value),
+                    _ => word::<Action>(value),
+                };
+                let config = config_accepts(key, value);
+                assert_eq!(flag.is_ok(), config, "--rule {key}={value:?}: {flag:?}");
+                assert_eq!(prompt.is_ok(), config, "prompt {key} {value:?}: {prompt:?}");
+                if let Ok(name) = prompt {
+                    assert_eq!(
+                        name,
+                        value.trim().to_ascii_lowercase(),
+                        "written as spelled"
+                    );
+                }
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use charming::element::{AxisLabel, ItemStyle};
 use charming::series::Bar;
-use pve_traffic::units::format_bytes;
+use pve_traffic_units::format_bytes;
 
 use super::style::{self, Unit};
 use super::Definition;

@@ -5,7 +5,7 @@ use charming::element::{
     AxisLabel, AxisType, Formatter, JsFunction, LineStyle, SplitLine, TextStyle, Tooltip, Trigger,
 };
 use charming::Chart;
-use pve_traffic::units::binary_unit;
+use pve_traffic_units::binary_unit;
 
 use crate::Palette;
 

@@ -3,7 +3,7 @@
 
 use charming::element::{BoundaryGap, ItemStyle, LineStyle, LineStyleType, Sampling, Symbol};
 use charming::series::Line;
-use pve_traffic::units::format_bytes;
+use pve_traffic_units::format_bytes;
 
 use super::sampling;
 use super::style::{self, Unit};

@@ -24,7 +24,8 @@ pub(super) fn encode(s: &Snapshot, enc: &mut Encoder) {
         for g in &s.guests {
             let id = &g.id;
             for (period, (r, t)) in PERIODS.iter().zip(g.periods) {
-                enc.sample_u64(&[("id", id), ("period", period)], if rx { r } else { t });
+                let labels = [("id", id.as_str()), ("period", period.as_str())];
+                enc.sample_u64(&labels, if rx { r } else { t });
             }
         }
     }
