@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::enforcer::desired::{evaluate, Evaluation, GuestFacts, Usage};
 use crate::enforcer::nic::LinkMeaning;
 use crate::enforcer::reconcile::{reconcile_guest, Effects, Pass};
-use crate::enforcer::state::{ActionRecord, Desired, GuestEnforcement, Stage};
+use crate::store::enforcement::{ActionRecord, Desired, GuestEnforcement, Stage};
 
 /// How long an enforced guest's NICs are trusted to stay as the enforcer left them before
 /// its config is read again (an operator may have edited them by hand).

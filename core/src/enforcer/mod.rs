@@ -1,7 +1,7 @@
 //! The enforcer: usage from the store → desired state per guest → PVE writes, only where
 //! reality differs (DESIGN §7).
 //!
-//! - `state`: what the enforcer persists, and why restarting it is safe;
+//! - what it persists, and why restarting it is safe, is the store's `enforcement` records;
 //! - `desired`: the pure evaluation of rules against usage; `plan`: its table;
 //! - `nic`: editing `netN` strings (rate, link_down) and restoring them exactly;
 //! - `reconcile`: one guest, crash-safe, by the state PVE shows (HA, halted VMs, pending
@@ -18,7 +18,6 @@ pub mod metrics;
 pub mod nic;
 pub mod plan;
 pub mod reconcile;
-pub mod state;
 #[cfg(test)]
 mod testing;
 
@@ -31,10 +30,10 @@ use crate::daemon::HttpServer;
 use crate::exporter::client_options;
 use crate::exporter::cycle::ts;
 use crate::pve::{Client, PveError};
+use crate::store::enforcement::{ActionRecord, GuestEnforcement, Release};
 use crate::store::{EnforcementStore, SqliteStore, StoreError};
 use cycle::{run_cycle, CycleOutcome};
 use metrics::Stats;
-use state::{ActionRecord, GuestEnforcement, Release};
 
 /// Why the enforcer could not start or a command failed.
 #[derive(Debug, thiserror::Error)]
