@@ -31,7 +31,7 @@ use crate::exporter::client_options;
 use crate::exporter::cycle::ts;
 use crate::pve::{Client, PveError};
 use crate::store::enforcement::{ActionRecord, GuestEnforcement, Release};
-use crate::store::{EnforcementStore, SqliteStore, StoreError};
+use crate::store::{self, Access, Backend, EnforcementStore, Store, StoreError};
 use cycle::{run_cycle, CycleOutcome};
 use metrics::Stats;
 
@@ -60,11 +60,12 @@ pub enum EnforcerError {
     FailSafe(cycle::FailSafe),
 }
 
-/// The enforcer with its state.
-pub struct Enforcer {
+/// The enforcer with its state, over any store with the enforcer's records: the backend
+/// `storage.dsn` names ([`Enforcer::open`]) or another one ([`Enforcer::with_store`]).
+pub struct Enforcer<S: Store + EnforcementStore = Backend> {
     config: Config,
     client: Client,
-    store: SqliteStore,
+    store: S,
     state: BTreeMap<u32, GuestEnforcement>,
     /// What the cycles remember in memory only.
     memory: cycle::CycleMemory,
@@ -77,7 +78,18 @@ impl Enforcer {
     /// persisted enforcement state. `dry_run` (or `enforcer.dry_run`) writes nothing.
     pub fn open(config: &Config, dry_run: bool) -> Result<Enforcer, EnforcerError> {
         // A writer of the enforcement tables only: the exporter owns the accounting tables.
-        let store = SqliteStore::open_enforcer(std::path::Path::new(&config.storage.dsn))?;
+        let store = store::open(&config.storage.dsn, Access::Enforcement)?;
+        Enforcer::with_store(config, dry_run, store)
+    }
+}
+
+impl<S: Store + EnforcementStore> Enforcer<S> {
+    /// An enforcer over `store`, with the enforcement state persisted in it.
+    pub fn with_store(
+        config: &Config,
+        dry_run: bool,
+        store: S,
+    ) -> Result<Enforcer<S>, EnforcerError> {
         let state = store.load_enforcements()?;
         Ok(Enforcer {
             client: Client::new(client_options(config))?,

@@ -25,7 +25,9 @@
 //!
 //! The trait speaks only Rust types (bytes as `u64`, times as Unix milliseconds UTC); nothing
 //! about SQL, connections or transactions leaks out, so a PostgreSQL or MariaDB store can come
-//! later (DESIGN §10) without touching the accountant or the enforcer. [`sqlite::SqliteStore`]
+//! later (DESIGN §10) without touching the accountant or the enforcer: they, and the export
+//! and cleanup tools, take the store through these traits, and only [`open`] names a backend
+//! (the one `storage.dsn` chooses, see [`Backend`]). [`sqlite::SqliteStore`]
 //! is the production implementation; [`memory::MemStore`] is a plain-Rust one for unit tests of
 //! the code above the store and the reference model the SQLite store is property-tested against.
 //!
@@ -45,10 +47,12 @@ pub mod history;
 pub mod memory;
 pub mod sqlite;
 
+mod backend;
 mod detail;
 mod open_windows;
 mod schema;
 
+pub use backend::{open, Access, Backend};
 pub use enforcement::EnforcementStore;
 pub use history::HistoryStore;
 pub use memory::MemStore;
