@@ -48,10 +48,10 @@ mod nics {
 
     use super::util::{Sim, CLUSTER};
     use pve_traffic::enforcer::nic::{self, LinkMeaning};
-    use pve_traffic::enforcer::state::NicChange;
     use pve_traffic::guest::GuestType;
     use pve_traffic::pve::guest_config::{is_digest_conflict, GuestConfig};
     use pve_traffic::pve::Client;
+    use pve_traffic::store::enforcement::NicChange;
 
     /// The simulator runs PVE 9.1: `link_down` is read by value on QEMU and LXC alike.
     const V: LinkMeaning = LinkMeaning::Value;

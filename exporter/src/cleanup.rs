@@ -19,7 +19,7 @@ use pve_traffic::report::range::{
     check_span, check_year, local_midnight, parse_date, parse_instant,
 };
 use pve_traffic::store::history::{CleanupPlan, CleanupScope};
-use pve_traffic::store::{HistoryStore, SqliteStore};
+use pve_traffic::store::{self, Access, HistoryStore};
 use pve_traffic::units::format_bytes;
 
 use crate::cli::{report_zone, spinner, Failure};
@@ -167,7 +167,7 @@ pub fn run(args: &CleanupArgs, config: &Config) -> Result<(), Failure> {
         )));
     }
     if args.dry_run {
-        let store = SqliteStore::open_read_only(path)?;
+        let store = store::open(&config.storage.dsn, Access::ReadOnly)?;
         let bar = spinner("listing the history to delete");
         let plan = store.cleanup_plan(&scope);
         bar.finish_and_clear();
@@ -175,7 +175,7 @@ pub fn run(args: &CleanupArgs, config: &Config) -> Result<(), Failure> {
         println!("dry run: nothing deleted");
         return Ok(());
     }
-    let mut store = SqliteStore::open(path)?;
+    let mut store = store::open(&config.storage.dsn, Access::Accounting)?;
     let bar = spinner("listing the history to delete");
     let plan = store.cleanup_plan(&scope);
     bar.finish_and_clear();

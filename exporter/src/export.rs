@@ -6,7 +6,7 @@
 //! chart (`chart`, drawn by the render crate: HTML, PNG, SVG).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use jiff::tz::TimeZone;
@@ -18,7 +18,7 @@ use pve_traffic::report::{
     Ranking,
 };
 use pve_traffic::rules::Direction;
-use pve_traffic::store::{GuestInfo, SqliteStore, Store};
+use pve_traffic::store::{self, Access, GuestInfo, HistoryStore, Store};
 use pve_traffic_render::{RenderError, Theme};
 
 use crate::chart;
@@ -161,7 +161,7 @@ pub fn run(args: &ExportArgs, config: &Config) -> Result<PathBuf, Failure> {
         .clone()
         .unwrap_or_else(|| config.monitor.export_path.clone());
     let now = Timestamp::now();
-    let store = SqliteStore::open_read_only(Path::new(&config.storage.dsn))?;
+    let store = store::open(&config.storage.dsn, Access::ReadOnly)?;
     let guests: BTreeMap<u32, GuestInfo> = store
         .load_state()?
         .guests
@@ -204,16 +204,16 @@ impl Report {
 }
 
 /// What every kind of report needs, gathered once.
-struct Context<'a> {
+struct Context<'a, S: HistoryStore> {
     args: &'a ExportArgs,
     config: &'a Config,
-    store: &'a SqliteStore,
+    store: &'a S,
     guests: &'a BTreeMap<u32, GuestInfo>,
     now: Timestamp,
     tz: &'a TimeZone,
 }
 
-impl Context<'_> {
+impl<S: HistoryStore> Context<'_, S> {
     fn json_time(&self) -> jiff::ZonedDateTime {
         self.now.to_zoned_datetime(self.tz.clone())
     }

@@ -14,14 +14,14 @@ use crate::config::Config;
 use crate::enforcer::desired::{evaluate, Evaluation, GuestFacts, Usage};
 use crate::enforcer::nic::LinkMeaning;
 use crate::enforcer::reconcile::{reconcile_guest, Effects, Pass};
-use crate::enforcer::state::{ActionRecord, Desired, GuestEnforcement, Stage};
+use crate::store::enforcement::{ActionRecord, Desired, GuestEnforcement, Stage};
 
 /// How long an enforced guest's NICs are trusted to stay as the enforcer left them before
 /// its config is read again (an operator may have edited them by hand).
 pub const VERIFY_EVERY_MS: i64 = 600_000;
 use crate::exporter::cycle::ts;
 use crate::pve::{Client, GuestResource};
-use crate::store::{EnforcementStore, SqliteStore, Store, StoreError};
+use crate::store::{EnforcementStore, Store, StoreError};
 
 /// Why a cycle took no action at all (fail safe).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,12 +103,12 @@ pub struct CycleMemory {
 }
 
 /// The enforcer's persistent side: the store, written through [`Effects`].
-struct StoreEffects<'a> {
-    store: &'a mut SqliteStore,
+struct StoreEffects<'a, S> {
+    store: &'a mut S,
     state: &'a mut BTreeMap<u32, GuestEnforcement>,
 }
 
-impl Effects for StoreEffects<'_> {
+impl<S: EnforcementStore> Effects for StoreEffects<'_, S> {
     fn persist(&mut self, vmid: u32, record: Option<&GuestEnforcement>) -> Result<(), String> {
         let r = match record {
             Some(rec) => self.store.save_enforcement(rec),
@@ -124,7 +124,11 @@ impl Effects for StoreEffects<'_> {
 }
 
 /// Usage of every enabled rule's current window, per guest.
-pub fn read_usage(store: &SqliteStore, config: &Config, now_ms: i64) -> Result<Usage, StoreError> {
+pub fn read_usage(
+    store: &(impl Store + ?Sized),
+    config: &Config,
+    now_ms: i64,
+) -> Result<Usage, StoreError> {
     let now = ts(now_ms);
     let tz = &config.monitor.timezone;
     let mut by_window: HashMap<(String, i64), HashMap<u32, (u64, u64)>> = HashMap::new();
@@ -143,10 +147,10 @@ pub fn read_usage(store: &SqliteStore, config: &Config, now_ms: i64) -> Result<U
 
 /// Runs one cycle at `now_ms`.
 #[allow(clippy::too_many_arguments)]
-pub async fn run_cycle(
+pub async fn run_cycle<S: Store + EnforcementStore>(
     config: &Config,
     client: &Client,
-    store: &mut SqliteStore,
+    store: &mut S,
     state: &mut BTreeMap<u32, GuestEnforcement>,
     memory: &mut CycleMemory,
     now_ms: i64,

@@ -23,9 +23,9 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use crate::enforcer::state::{Desired, Release};
 use crate::period::{PeriodSpec, Window};
 use crate::rules::{Action, Rule};
+use crate::store::enforcement::{Desired, Release};
 
 /// Usage per rule: for each rule name, the (rx, tx) of each guest in the rule's current window.
 ///
@@ -208,19 +208,44 @@ fn evaluate_guest(
     }
 }
 
+/// The desired state a rule's action asks for; a rate limit without a rate is PVE's 1 MB/s.
+pub fn desired_for(action: Action, rate_mb: Option<f64>) -> Desired {
+    match action {
+        Action::Notify => Desired::Notify,
+        Action::RateLimit => Desired::RateLimit {
+            mb: rate_mb.unwrap_or(1.0),
+        },
+        Action::Disconnect => Desired::Disconnect,
+        Action::Shutdown => Desired::Shutdown,
+        Action::Stop => Desired::Stop,
+    }
+}
+
+/// The strength order used to pick the strongest of several desired states.
+pub fn strength(d: &Desired) -> u8 {
+    match d {
+        Desired::Normal => 0,
+        Desired::Notify => 1,
+        Desired::RateLimit { .. } => 2,
+        Desired::Disconnect => 3,
+        Desired::Shutdown => 4,
+        Desired::Stop => 5,
+    }
+}
+
 /// The desired state for a set of breaches: the strongest action wins
 /// (stop > shutdown > disconnect > rate limit > notify); several rate limits combine to the
 /// lowest rate, since that one satisfies all of them. No breach: [`Desired::Normal`].
 pub fn strongest(breaches: &[Breach]) -> Desired {
     breaches
         .iter()
-        .map(|b| Desired::from_action(b.action, b.rate_mb))
+        .map(|b| desired_for(b.action, b.rate_mb))
         .fold(Desired::Normal, |best, next| match (&best, &next) {
             // `f64::min` ignores a NaN rate rather than letting it win.
             (Desired::RateLimit { mb: a }, Desired::RateLimit { mb: b }) => {
                 Desired::RateLimit { mb: a.min(*b) }
             }
-            _ if next.strength() > best.strength() => next,
+            _ if strength(&next) > strength(&best) => next,
             _ => best,
         })
 }
@@ -322,7 +347,7 @@ mod tests {
         let want = Desired::RateLimit { mb: 2.5 };
         assert_eq!(desired_over_all(&[fast.clone(), slow.clone()]), want);
         assert_eq!(desired_over_all(&[slow.clone(), notify, fast]), want);
-        // A rate limit without a rate is PVE's 1 MB/s default (Desired::from_action).
+        // A rate limit without a rate is PVE's 1 MB/s default (desired_for).
         let unset = Rule {
             rate_limit_mb: None,
             ..rule("unset", Action::RateLimit, GIB)
@@ -611,8 +636,8 @@ mod tests {
             prop_assert_eq!(evals.iter().map(|e| e.vmid).collect::<Vec<_>>(), unique);
 
             for e in &evals {
-                let strengths = e.breaches.iter().map(|b| Desired::from_action(b.action, b.rate_mb).strength());
-                prop_assert_eq!(e.desired.strength(), strengths.max().unwrap_or(0));
+                let strengths = e.breaches.iter().map(|b| strength(&desired_for(b.action, b.rate_mb)));
+                prop_assert_eq!(strength(&e.desired), strengths.max().unwrap_or(0));
                 prop_assert_eq!(e.desired == Desired::Normal, e.breaches.is_empty());
                 if let Desired::RateLimit { mb } = e.desired {
                     let lowest = e.breaches.iter()

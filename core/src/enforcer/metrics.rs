@@ -15,8 +15,8 @@ use axum::routing::get;
 use axum::Router;
 
 use super::cycle::CycleOutcome;
-use super::state::GuestEnforcement;
 use crate::exposition::{Encoder, Format, Kind};
+use crate::store::enforcement::GuestEnforcement;
 
 /// Prefix of every enforcer metric.
 pub const PREFIX: &str = "pve_traffic_enforcer";

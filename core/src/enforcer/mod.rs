@@ -1,7 +1,7 @@
 //! The enforcer: usage from the store → desired state per guest → PVE writes, only where
 //! reality differs (a reconciler; see docs/design.md, "Enforcement").
 //!
-//! - `state`: what the enforcer persists, and why restarting it is safe;
+//! - what it persists, and why restarting it is safe, is the store's `enforcement` records;
 //! - `desired`: the pure evaluation of rules against usage; `plan`: its table;
 //! - `nic`: editing `netN` strings (rate, link_down) and restoring them exactly;
 //! - `reconcile`: one guest, crash-safe, by the state PVE shows (HA, halted VMs, pending
@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod nic;
 pub mod plan;
 pub mod reconcile;
-pub mod state;
 pub mod status;
 #[cfg(test)]
 mod testing;
@@ -33,10 +32,10 @@ use crate::daemon::HttpServer;
 use crate::exporter::client_options;
 use crate::exporter::cycle::ts;
 use crate::pve::{Client, PveError};
-use crate::store::{EnforcementStore, SqliteStore, StoreError};
+use crate::store::enforcement::{ActionRecord, GuestEnforcement, Release};
+use crate::store::{self, Access, Backend, EnforcementStore, Store, StoreError};
 use cycle::{run_cycle, CycleOutcome};
 use metrics::Stats;
-use state::{ActionRecord, GuestEnforcement, Release};
 
 /// Why the enforcer could not start or a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +65,12 @@ pub enum EnforcerError {
     FailSafe(cycle::FailSafe),
 }
 
-/// The enforcer with its state.
-pub struct Enforcer {
+/// The enforcer with its state, over any store with the enforcer's records: the backend
+/// `storage.dsn` names ([`Enforcer::open`]) or another one ([`Enforcer::with_store`]).
+pub struct Enforcer<S: Store + EnforcementStore = Backend> {
     config: Config,
     client: Client,
-    store: SqliteStore,
+    store: S,
     state: BTreeMap<u32, GuestEnforcement>,
     /// What the cycles remember in memory only.
     memory: cycle::CycleMemory,
@@ -83,7 +83,18 @@ impl Enforcer {
     /// persisted enforcement state. `dry_run` (or `enforcer.dry_run`) writes nothing.
     pub fn open(config: &Config, dry_run: bool) -> Result<Enforcer, EnforcerError> {
         // A writer of the enforcement tables only: the exporter owns the accounting tables.
-        let store = SqliteStore::open_enforcer(std::path::Path::new(&config.storage.dsn))?;
+        let store = store::open(&config.storage.dsn, Access::Enforcement)?;
+        Enforcer::with_store(config, dry_run, store)
+    }
+}
+
+impl<S: Store + EnforcementStore> Enforcer<S> {
+    /// An enforcer over `store`, with the enforcement state persisted in it.
+    pub fn with_store(
+        config: &Config,
+        dry_run: bool,
+        store: S,
+    ) -> Result<Enforcer<S>, EnforcerError> {
         let state = store.load_enforcements()?;
         Ok(Enforcer {
             client: Client::new(client_options(config))?,

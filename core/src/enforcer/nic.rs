@@ -21,7 +21,7 @@
 //! first item may be a bare value, e.g. QEMU `virtio` before a MAC is assigned). Values are
 //! never validated: PVE does that on write.
 
-use crate::enforcer::state::{KeyChange, NicChange};
+use crate::store::enforcement::{KeyChange, NicChange};
 
 /// The `rate` key: MB/s (`int(rate × 1024 × 1024)` bytes/s, both directions), absent or `0`
 /// = no limit.

@@ -10,8 +10,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::enforcer::desired::Evaluation;
-use crate::enforcer::state::Desired;
 use crate::period::PeriodSpec;
+use crate::store::enforcement::Desired;
 use crate::units::format_bytes;
 
 /// The columns, and whether each is right-aligned (numbers are, so digits line up).
@@ -149,8 +149,8 @@ mod tests {
     use super::super::testing::{guest, rule};
     use super::*;
     use crate::enforcer::desired::{evaluate, GuestFacts, Usage};
-    use crate::enforcer::state::Release;
     use crate::rules::{Action, Rule};
+    use crate::store::enforcement::Release;
 
     const GIB: u64 = 1 << 30;
 

@@ -41,12 +41,12 @@ use std::collections::BTreeMap;
 
 use crate::enforcer::fresh;
 use crate::enforcer::nic::{self, LinkMeaning};
-use crate::enforcer::state::{Desired, GuestEnforcement, NicChange, PendingShutdown, Stage};
 use crate::guest::GuestType;
 use crate::pve::{
     is_digest_conflict, is_paused_refusal, task_type, Client, GuestResource, PendingChange,
     PowerAction, PveError,
 };
+use crate::store::enforcement::{Desired, GuestEnforcement, NicChange, PendingShutdown, Stage};
 
 /// How many times a NIC write is retried after a digest conflict (an operator changed the
 /// config between our read and our write: re-read, recompute, keep their change).

@@ -1,7 +1,7 @@
 //! `status`: the guests enforced now, read from the store alone.
 //!
 //! "Who is held in a penalty, since when, why, until when?" is answered by what the enforcer
-//! persisted (see `state`), not by PVE. So `status` needs neither PVE nor the token secret,
+//! persisted (the store's enforcement records), not by PVE. So `status` needs neither PVE nor the token secret,
 //! and it only reads: it opens the database read-only, never creates or migrates it (a
 //! missing file means nothing has written one yet, which is worth saying rather than hiding
 //! behind an empty list).
@@ -9,16 +9,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::state::GuestEnforcement;
 use super::EnforcerError;
 use crate::config::Config;
 use crate::exporter::cycle::ts;
-use crate::store::{EnforcementStore, SqliteStore};
+use crate::store::enforcement::GuestEnforcement;
+use crate::store::{self, Access, EnforcementStore};
 
 /// The enforced guests as [`render`] shows them, read from `storage.dsn` without writing.
 pub fn status(config: &Config) -> Result<String, EnforcerError> {
-    let path = existing_database(config)?;
-    let store = SqliteStore::open_read_only(path)?;
+    existing_database(config)?;
+    let store = store::open(&config.storage.dsn, Access::ReadOnly)?;
     Ok(render(&store.load_enforcements()?))
 }
 
@@ -69,7 +69,7 @@ pub fn render(state: &BTreeMap<u32, GuestEnforcement>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enforcer::state::{Desired, Stage};
+    use crate::store::enforcement::{Desired, Stage};
 
     #[test]
     fn renders_one_line_per_guest_with_each_rule_and_its_end() {

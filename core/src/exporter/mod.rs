@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::daemon::HttpServer;
 use crate::period::PeriodSpec;
 use crate::pve::{Client, ClientOptions, PveError};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{self, Access, Backend, Store, StoreError};
 use cycle::{ts, CycleReport, Ledger, Selection};
 use http::SharedSnapshot;
 use snapshot::{GuestSnapshot, QuotaSnapshot, Snapshot};
@@ -80,11 +80,12 @@ fn period_specs(config: &Config) -> Vec<PeriodSpec> {
     specs
 }
 
-/// The poller and everything it keeps between cycles.
-pub struct Exporter {
+/// The poller and everything it keeps between cycles, over any [`Store`]: the backend
+/// `storage.dsn` names ([`Exporter::open`]) or another one ([`Exporter::with_store`]).
+pub struct Exporter<S: Store = Backend> {
     config: Config,
     client: Client,
-    store: SqliteStore,
+    store: S,
     ledger: Ledger,
     selection: Selection,
     shared: SharedSnapshot,
@@ -98,9 +99,18 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Opens the store, restores the accountant's state from it and prepares the client.
+    /// Opens the database `storage.dsn` names (creating and migrating it), restores the
+    /// accountant's state from it and prepares the client.
     pub fn open(config: &Config) -> Result<Exporter, ExporterError> {
-        let store = SqliteStore::open(std::path::Path::new(&config.storage.dsn))?;
+        let store = store::open(&config.storage.dsn, Access::Accounting)?;
+        Exporter::with_store(config, store)
+    }
+}
+
+impl<S: Store> Exporter<S> {
+    /// An exporter over `store`: restores the accountant's state from it and prepares the
+    /// client.
+    pub fn with_store(config: &Config, store: S) -> Result<Exporter<S>, ExporterError> {
         let client = Client::new(client_options(config))?;
         let ledger = Ledger::new(
             store.load_state()?,
@@ -134,6 +144,11 @@ impl Exporter {
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         http::current(&self.shared)
+    }
+
+    /// The store the exporter commits to.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// One cycle at `now_ms`: one `GET /cluster/resources?type=vm`, accounting, one

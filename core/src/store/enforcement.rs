@@ -13,7 +13,7 @@
 //! Each method is atomic: [`EnforcementStore::save_enforcement`] replaces the guest's whole
 //! record (reasons and NICs included) in one transaction, so a crash leaves either the old or
 //! the new record, never a mix. The enforcer writes the record *before* its PVE write (stage
-//! [`Stage::Intent`]) and again after it ([`Stage::Applied`]), see `enforcer::state`.
+//! [`Stage::Intent`]) and again after it ([`Stage::Applied`]); `record` says why.
 //!
 //! Values are checked before anything is written (`check_enforcement`, `check_action`):
 //! a non-finite rate (SQLite would store NaN as NULL) or a byte count beyond
@@ -22,7 +22,10 @@
 use std::collections::BTreeMap;
 
 use super::{StoreError, MAX_STORED};
-pub use crate::enforcer::state::{
+
+mod record;
+
+pub use record::{
     ActionRecord, Desired, GuestEnforcement, KeyChange, NicChange, PendingShutdown, Release, Stage,
 };
 

@@ -25,7 +25,9 @@
 //!
 //! The trait speaks only Rust types (bytes as `u64`, times as Unix milliseconds UTC); nothing
 //! about SQL, connections or transactions leaks out, so a PostgreSQL or MariaDB store can come
-//! later without touching the accountant or the enforcer. [`sqlite::SqliteStore`]
+//! later without touching the accountant or the enforcer: they, and the export
+//! and cleanup tools, take the store through these traits, and only [`open`] names a backend
+//! (the one `storage.dsn` chooses, see [`Backend`]). [`sqlite::SqliteStore`]
 //! is the production implementation; [`memory::MemStore`] is a plain-Rust one for unit tests of
 //! the code above the store and the reference model the SQLite store is property-tested against.
 //!
@@ -45,10 +47,12 @@ pub mod history;
 pub mod memory;
 pub mod sqlite;
 
+mod backend;
 mod detail;
 mod open_windows;
 mod schema;
 
+pub use backend::{open, Access, Backend};
 pub use enforcement::EnforcementStore;
 pub use history::HistoryStore;
 pub use memory::MemStore;
@@ -217,16 +221,45 @@ pub enum StoreError {
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// A schema migration failed; the database stays at the previous version.
-    #[error("database schema migration to version {version} failed: {source}")]
+    #[error(
+        "database schema migration to version {version} failed: {source}; the database is \
+         unchanged, fix the cause (disk space, permissions) and start the exporter again"
+    )]
     Migrate {
         /// The version the migration would have produced.
         version: u32,
-        /// The SQLite error.
-        source: rusqlite::Error,
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
-    /// Any other SQLite error (locked past the busy timeout, disk full, read-only…).
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// Another process held the database locked longer than the backend waits (SQLite: the
+    /// busy timeout). Nothing was changed; the operation can be retried.
+    #[error(
+        "the database is locked by another process: {source}; nothing was changed, retry \
+         (a long-running cleanup or a second exporter on the same database holds the lock)"
+    )]
+    Busy {
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The database refused a write because this connection, the file or the filesystem is
+    /// read-only.
+    #[error(
+        "the database cannot be written: {source}; check that the database file and its \
+         directory are writable by this user (a tool that only reads opens it read-only)"
+    )]
+    ReadOnly {
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// Any other error of the database backend (disk full, I/O error, a query it refused…).
+    #[error(
+        "database error: {source}; check the disk holding storage.dsn (space, I/O errors) \
+         and the log above"
+    )]
+    Backend {
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// Stored data that cannot be right (a negative byte count, an undecodable blob, an
     /// unknown guest type); the message names the table, row and value.
     #[error("database content is corrupt: {0}; restore a backup or move the file away")]

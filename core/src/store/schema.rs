@@ -203,7 +203,7 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<Vec<u32>,
         };
         step(conn).map_err(|source| StoreError::Migrate {
             version: target,
-            source,
+            source: source.into(),
         })?;
         tracing::info!(version = target, "database schema migrated");
         applied.push(target);

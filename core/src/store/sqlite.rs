@@ -244,6 +244,21 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// SQLite's errors as the store's: what the daemons and tools can act on (locked, read-only,
+/// corrupt) gets its own variant; the rest is [`StoreError::Backend`]. Callers never see a
+/// `rusqlite` type.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Busy { source: e.into() },
+            Some(C::ReadOnly) => StoreError::ReadOnly { source: e.into() },
+            Some(C::DatabaseCorrupt | C::NotADatabase) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Backend { source: e.into() },
+        }
+    }
+}
+
 fn configure(conn: Connection, write: bool) -> rusqlite::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if write {
@@ -816,7 +831,28 @@ mod tests {
         // A reader cannot write them.
         let mut r = SqliteStore::open_read_only(&path).unwrap();
         let e = r.save_enforcement(&enforcement_minimal(1)).unwrap_err();
-        assert!(matches!(e, StoreError::Sqlite(_)), "{e}");
+        assert!(matches!(e, StoreError::ReadOnly { .. }), "{e}");
+    }
+
+    #[test]
+    fn sqlite_errors_become_variants_the_caller_can_act_on() {
+        let sqlite = |code| {
+            StoreError::from(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        let e = sqlite(rusqlite::ffi::SQLITE_BUSY);
+        assert!(matches!(e, StoreError::Busy { .. }), "{e}");
+        assert!(e.to_string().contains("nothing was changed, retry"), "{e}");
+        let e = sqlite(rusqlite::ffi::SQLITE_LOCKED);
+        assert!(matches!(e, StoreError::Busy { .. }), "{e}");
+        let e = sqlite(rusqlite::ffi::SQLITE_CORRUPT);
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        assert!(e.to_string().contains("restore a backup"), "{e}");
+        let e = sqlite(rusqlite::ffi::SQLITE_FULL);
+        assert!(matches!(e, StoreError::Backend { .. }), "{e}");
+        assert!(e.to_string().contains("check the disk"), "{e}");
     }
 
     #[test]
@@ -1255,7 +1291,8 @@ mod tests {
         // Writes through a reader fail.
         let mut r = r;
         let e = r.commit_cycle(&cycle(T0, vec![])).unwrap_err();
-        assert!(matches!(e, StoreError::Sqlite(_)), "{e}");
+        assert!(matches!(e, StoreError::ReadOnly { .. }), "{e}");
+        assert!(e.to_string().contains("cannot be written"), "{e}");
     }
 
     #[test]

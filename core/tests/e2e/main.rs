@@ -13,6 +13,8 @@
 //!   and every period window equal `/sim/truth` minus its unobservable bytes.
 //! - `metrics`: the exposition formats, and `promtool check metrics`.
 //! - `enforcer`: actions fire once, restore exactly, survive operators, fail safe.
+//! - `mem_store`: the exporter and the enforcer over the in-memory store, through the store's
+//!   traits only (no database file).
 //! - `enforcer_pve`: the enforcer under a real PVE's ways: halted VMs, HA-managed guests,
 //!   operators' pending NIC changes, LXC `link_down` by version, stale and unknown stats.
 
@@ -20,6 +22,7 @@ mod accounting;
 mod enforcer;
 mod enforcer_pve;
 mod exactness;
+mod mem_store;
 mod metrics;
 mod periods;
 mod pushes;

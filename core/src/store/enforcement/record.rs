@@ -1,19 +1,28 @@
-//! What the enforcer remembers, and why it must: the state that makes it safe to restart.
+//! The enforcer's records as the store keeps them: what it changed on each guest, the
+//! operators' releases, the action log.
 //!
-//! The enforcer changes paying customers' guests. Whatever it changed it must be able to undo
-//! exactly, even after a crash, and it must never apply or lift a penalty twice because it
-//! restarted. So, per guest, it persists what it put in place, the values it found before its
-//! first change (the "originals"), and, per NIC key, what it set, so that at the period's end
-//! it restores its own changes and leaves an operator's later changes alone. The record is
-//! written *before* the PVE write (an intent) and marked applied after it: a SIGKILL between
-//! the two leaves an intent whose originals are already safe.
+//! Why they are defined here, in the store, and not in the enforcer: they are the vocabulary
+//! of [`EnforcementStore`](super::EnforcementStore), which every backend persists and reads
+//! back field by field. Defined above the store, they would make the store depend on the
+//! reconciler that uses it (the flow is PVE client → accountant → store → enforcer), and a
+//! second backend would have to reach into the enforcer for its own column types. So the store
+//! owns the shapes and the enforcer imports them; the policy over them (which action is
+//! strongest, what a rule's action asks for) stays in the enforcer.
+//!
+//! Why the enforcer needs them at all: it changes paying customers' guests, and whatever it
+//! changed it must be able to undo exactly, even after a crash, without ever applying or
+//! lifting a penalty twice because it restarted. So, per guest, it persists what it put in
+//! place, the values it found before its first change (the "originals"), and, per NIC key,
+//! what it set, so that at the period's end it restores its own changes and leaves an
+//! operator's later changes alone. The record is written *before* the PVE write (an intent)
+//! and marked applied after it: a SIGKILL between the two leaves an intent whose originals are
+//! already safe.
 
 use std::collections::BTreeMap;
 
-use crate::rules::Action;
-
-/// The state the enforcer wants a guest in: the strongest applicable action wins (stop >
-/// shutdown > disconnect > rate limit (lowest rate) > notify).
+/// The state the enforcer wants a guest in, and the state it records as put in place
+/// ([`GuestEnforcement::applied`]). Which one wins among several breaches is the enforcer's
+/// choice, not the store's.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Desired {
     /// No rule over its limit: as the operator left it.
@@ -34,18 +43,6 @@ pub enum Desired {
 }
 
 impl Desired {
-    /// The strength order used to pick the strongest of several actions.
-    pub fn strength(&self) -> u8 {
-        match self {
-            Desired::Normal => 0,
-            Desired::Notify => 1,
-            Desired::RateLimit { .. } => 2,
-            Desired::Disconnect => 3,
-            Desired::Shutdown => 4,
-            Desired::Stop => 5,
-        }
-    }
-
     /// The metric label / log word: `normal`, `notify`, `rate_limit`, `disconnect`,
     /// `shutdown`, `stop`.
     pub fn as_str(&self) -> &'static str {
@@ -62,19 +59,6 @@ impl Desired {
     /// Whether the guest must be powered off.
     pub fn powers_off(&self) -> bool {
         matches!(self, Desired::Shutdown | Desired::Stop)
-    }
-
-    /// The desired state a rule's action asks for.
-    pub fn from_action(action: Action, rate_mb: Option<f64>) -> Desired {
-        match action {
-            Action::Notify => Desired::Notify,
-            Action::RateLimit => Desired::RateLimit {
-                mb: rate_mb.unwrap_or(1.0),
-            },
-            Action::Disconnect => Desired::Disconnect,
-            Action::Shutdown => Desired::Shutdown,
-            Action::Stop => Desired::Stop,
-        }
     }
 }
 
