@@ -319,7 +319,7 @@ fn period_families(enc: &mut DescriptorEncoder, s: &Snapshot) -> fmt::Result {
                     .iter()
                     .zip(g.periods)
                     .try_for_each(|(period, (r, t))| {
-                        let labels = [("id", g.id.as_str()), ("period", period)];
+                        let labels = [("id", g.id.as_str()), ("period", period.as_str())];
                         m.encode_family(&labels)?
                             .encode_gauge(&if rx { r } else { t })
                     })
