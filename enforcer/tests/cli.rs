@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use pve_sim::{Options, RunningSim, Scenario};
 use pve_traffic::config;
-use pve_traffic::store::enforcement::{Desired, GuestEnforcement, Stage};
 use pve_traffic::exporter::Exporter;
+use pve_traffic::store::enforcement::{Desired, GuestEnforcement, Stage};
 use pve_traffic::store::{EnforcementStore, SqliteStore};
 use serde_json::Value;
 
