@@ -129,11 +129,9 @@ impl World {
             .map_or(0, |r| r["seq"].as_u64().unwrap())
     }
 
-    pub(crate) async fn nets(&self, vmid: u32, node: &str, kind: &str) -> Vec<String> {
-        let url = format!(
-            "{}/nodes/{node}/{kind}/{vmid}/config?current=1",
-            self.env.sim.api_url()
-        );
+    /// A GET of the PVE API as an operator would: its `data`.
+    pub(crate) async fn api_get(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.env.sim.api_url());
         let v: Value = self
             .env
             .http
@@ -145,7 +143,14 @@ impl World {
             .json()
             .await
             .unwrap();
-        let cfg = v["data"].as_object().unwrap();
+        v["data"].clone()
+    }
+
+    pub(crate) async fn nets(&self, vmid: u32, node: &str, kind: &str) -> Vec<String> {
+        let data = self
+            .api_get(&format!("/nodes/{node}/{kind}/{vmid}/config?current=1"))
+            .await;
+        let cfg = data.as_object().unwrap();
         let mut nets: Vec<String> = cfg
             .iter()
             .filter(|(k, _)| k.starts_with("net"))

@@ -6,7 +6,6 @@
 
 use pve_traffic::enforcer::metrics::Stats;
 use pve_traffic::exposition::Format;
-use serde_json::Value;
 
 use crate::enforcer::World;
 
@@ -72,23 +71,6 @@ impl World {
     fn metrics(&self) -> String {
         let stats: Stats = self.enforcer.stats().lock().unwrap().clone();
         stats.render(Format::Classic)
-    }
-
-    /// A GET of the PVE API as an operator would.
-    async fn api_get(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.env.sim.api_url());
-        let v: Value = self
-            .env
-            .http
-            .get(url)
-            .header("Authorization", self.env.sim.authorization())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["data"].clone()
     }
 }
 
