@@ -14,8 +14,8 @@ use pve_sim::{Options, Scenario};
 use pve_traffic::config;
 use pve_traffic::enforcer::desired::{evaluate, GuestFacts, Usage};
 use pve_traffic::enforcer::Enforcer;
-use pve_traffic::exporter::cycle::ts;
 use pve_traffic::exporter::Exporter;
+use pve_traffic::period::ts;
 
 const GUESTS: u32 = 10_000;
 const RUNS: usize = 20;

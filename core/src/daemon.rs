@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use crate::config::{self, Config, SecretNeed};
+use crate::pve::ClientOptions;
 
 /// How log lines are written (to stderr).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -153,5 +154,19 @@ pub async fn reload_on_sighup(path: PathBuf, tx: tokio::sync::mpsc::Sender<Confi
                 tracing::error!(error = %e, "SIGHUP: config not reloaded; keeping the running rules")
             }
         }
+    }
+}
+
+/// The PVE client's options from the config.
+pub fn client_options(config: &Config) -> ClientOptions {
+    ClientOptions {
+        url: config.pve.url.clone(),
+        token_id: config.pve.token_id.clone(),
+        token_secret: config.pve.token_secret.clone(),
+        ca_file: config.pve.tls.ca_file.clone(),
+        fingerprint: config.pve.tls.fingerprint,
+        insecure: config.pve.tls.insecure,
+        timeout: config.pve.timeout,
+        retries: 2,
     }
 }

@@ -31,6 +31,11 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
+/// Epoch milliseconds as a timestamp (clamped into jiff's range).
+pub fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 crate::vocabulary! {
     /// The length of a period; its name is used in config (`period:`), in storage keys and as
     /// the metric label `period`.

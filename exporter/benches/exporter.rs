@@ -104,7 +104,7 @@ async fn main() {
     }
     let store = SqliteStore::open_read_only(&db).unwrap();
     let tz = &config.monitor.timezone;
-    let at = pve_traffic::exporter::cycle::ts(advance(0));
+    let at = pve_traffic::period::ts(advance(0));
     let mut usage = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();

@@ -19,7 +19,7 @@ use crate::store::enforcement::{ActionRecord, Desired, GuestEnforcement, Stage};
 /// How long an enforced guest's NICs are trusted to stay as the enforcer left them before
 /// its config is read again (an operator may have edited them by hand).
 pub const VERIFY_EVERY_MS: i64 = 600_000;
-use crate::exporter::cycle::ts;
+use crate::period::ts;
 use crate::pve::{Client, GuestResource};
 use crate::store::{EnforcementStore, Store, StoreError};
 

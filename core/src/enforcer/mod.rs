@@ -28,9 +28,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
+use crate::daemon::client_options;
 use crate::daemon::HttpServer;
-use crate::exporter::client_options;
-use crate::exporter::cycle::ts;
+use crate::period::ts;
 use crate::pve::{Client, PveError};
 use crate::store::enforcement::{ActionRecord, GuestEnforcement, Release};
 use crate::store::{self, Access, Backend, EnforcementStore, Store, StoreError};

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::EnforcerError;
 use crate::config::Config;
-use crate::exporter::cycle::ts;
+use crate::period::ts;
 use crate::store::enforcement::GuestEnforcement;
 use crate::store::{self, Access, EnforcementStore};
 

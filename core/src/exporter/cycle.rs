@@ -12,11 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 
 use crate::accounting::{self, Counters, Known, Outcome};
 use crate::guest::GuestType;
-use crate::period::{split_even, Cover, PeriodSpec};
+use crate::period::{split_even, ts, Cover, PeriodSpec};
 use crate::pve::GuestResource;
 pub use crate::store::BUCKET_MS;
 use crate::store::{CycleWrite, GuestInfo, GuestTotals, GuestWrite, RawCounters, StoredState};
@@ -275,11 +274,6 @@ fn counters(g: &GuestResource, now_ms: i64) -> Option<Counters> {
         netout: if running { netout } else { 0 },
         at_ms: now_ms,
     })
-}
-
-/// Epoch milliseconds as a timestamp (clamped into jiff's range).
-pub fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 #[cfg(test)]

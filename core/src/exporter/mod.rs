@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::daemon::HttpServer;
+use crate::period::ts;
 use crate::period::PeriodSpec;
-use crate::pve::{Client, ClientOptions, PveError};
+use crate::pve::{Client, PveError};
 use crate::store::{self, Access, Backend, Store, StoreError};
-use cycle::{ts, CycleReport, Ledger, Selection};
+use cycle::{CycleReport, Ledger, Selection};
 use http::SharedSnapshot;
 use snapshot::{GuestSnapshot, QuotaSnapshot, Snapshot};
 
@@ -111,7 +112,7 @@ impl<S: Store> Exporter<S> {
     /// An exporter over `store`: restores the accountant's state from it and prepares the
     /// client.
     pub fn with_store(config: &Config, store: S) -> Result<Exporter<S>, ExporterError> {
-        let client = Client::new(client_options(config))?;
+        let client = Client::new(crate::daemon::client_options(config))?;
         let ledger = Ledger::new(
             store.load_state()?,
             period_specs(config),
@@ -320,20 +321,6 @@ impl<S: Store> Exporter<S> {
         Ok(self
             .store
             .apply_retention(now_ms, self.config.monitor.data_retention_days)?)
-    }
-}
-
-/// The PVE client's options from the config.
-pub fn client_options(config: &Config) -> ClientOptions {
-    ClientOptions {
-        url: config.pve.url.clone(),
-        token_id: config.pve.token_id.clone(),
-        token_secret: config.pve.token_secret.clone(),
-        ca_file: config.pve.tls.ca_file.clone(),
-        fingerprint: config.pve.tls.fingerprint,
-        insecure: config.pve.tls.insecure,
-        timeout: config.pve.timeout,
-        retries: 2,
     }
 }
 

@@ -3,10 +3,10 @@
 //! configs, never from the enforcer itself.
 
 use pve_traffic::config::Config;
+use pve_traffic::daemon::client_options;
 use pve_traffic::enforcer::nic::LinkMeaning;
 use pve_traffic::enforcer::reconcile::{reconcile_guest, Effects, Pass};
 use pve_traffic::enforcer::Enforcer;
-use pve_traffic::exporter::client_options;
 use pve_traffic::exporter::Exporter;
 use pve_traffic::pve::Client;
 use pve_traffic::store::enforcement::{ActionRecord, Desired, GuestEnforcement, Stage};
