@@ -149,7 +149,7 @@ async fn main() {
     table.push_str(&format!(
         "| PVE requests per enforcer cycle: 4 hourly cycles, then 1-minute cycles (simulated cluster; {enforced_live} guests enforced at the end) | {per_cycle:?} | |\n\
          | PVE writes per cycle, same cycles | {writes:?} | 0 at steady state |\n\n\
-         A cycle reads `/cluster/resources` once; an enforced guest's config is read again only when its desired state changes or every {} minutes (an operator may have edited it), so at steady state most cycles make one request.\n",
+         A cycle reads `/cluster/resources` once (and the first cycle `/version`); before it acts on a guest it reads the guest's live `status/current` from its node (pushed stats may be stale), and an enforced guest's config and `/pending` are read again only when its desired state changes or every {} minutes (an operator may have edited them): a cycle that changes nothing makes one request, and each guest acted on costs about four (status, config, pending, write).\n",
         pve_traffic::enforcer::cycle::VERIFY_EVERY_MS / 60_000
     ));
     println!("{table}");
