@@ -192,6 +192,16 @@ fn u(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an integer: {v}"))
 }
 
+/// A ranking export's `(rx, tx)` per VMID.
+fn ranking_totals(ranking: &Value) -> BTreeMap<u32, (u64, u64)> {
+    ranking["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (u(&g["vmid"]) as u32, (u(&g["rx_bytes"]), u(&g["tx_bytes"]))))
+        .collect()
+}
+
 fn num(row: &BTreeMap<String, String>, key: &str) -> u64 {
     row[key].parse().unwrap()
 }
@@ -226,12 +236,7 @@ async fn exports_match_the_truth_and_the_store() {
     assert_eq!(all["kind"], "ranking");
     assert_eq!(all["start"], "2026-01-01T00:00:00+00:00");
     assert_eq!(all["end"], "2026-01-02T00:00:00+00:00");
-    let got: BTreeMap<u32, (u64, u64)> = all["guests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (u(&g["vmid"]) as u32, (u(&g["rx_bytes"]), u(&g["tx_bytes"]))))
-        .collect();
+    let got = ranking_totals(&all);
     assert_eq!(got, f.truth);
     let ranks: Vec<u64> = all["guests"]
         .as_array()
@@ -700,12 +705,7 @@ async fn the_report_tools_run_without_the_token_secret() {
     assert!(out.stderr.is_empty(), "{out:?}");
     let path = String::from_utf8(out.stdout).unwrap();
     let all: Value = serde_json::from_str(&std::fs::read_to_string(path.trim()).unwrap()).unwrap();
-    let got: BTreeMap<u32, (u64, u64)> = all["guests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (u(&g["vmid"]) as u32, (u(&g["rx_bytes"]), u(&g["tx_bytes"]))))
-        .collect();
+    let got = ranking_totals(&all);
     assert_eq!(
         got, f.truth,
         "the report is the truth, read without the secret"
