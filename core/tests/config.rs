@@ -9,10 +9,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use pve_traffic::config::{self, ConfigError, ConfigErrorKind, Loaded};
-use pve_traffic::guest::GuestType;
-use pve_traffic::period::{PeriodKind, PeriodSpec};
-use pve_traffic::rules::{Action, Direction, Rule};
+use pve_traffic_core::config::{self, ConfigError, ConfigErrorKind, Loaded};
+use pve_traffic_core::guest::GuestType;
+use pve_traffic_core::period::{PeriodKind, PeriodSpec};
+use pve_traffic_core::rules::{Action, Direction, Rule};
 
 /// The example config shipped at the repository root.
 const EXAMPLE: &str = include_str!("../../config.yaml");

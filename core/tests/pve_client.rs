@@ -10,7 +10,7 @@
 #[path = "support/sim.rs"]
 mod util;
 
-use pve_traffic::pve::{Client, ClientOptions, PveError};
+use pve_traffic_core::pve::{Client, ClientOptions, PveError};
 
 /// The error a fresh client with `o` gets for `GET /version`.
 async fn version_error(o: ClientOptions) -> PveError {
@@ -22,30 +22,30 @@ async fn version_error(o: ClientOptions) -> PveError {
 }
 
 mod tls {
-    use super::util::Sim;
-    use pve_traffic::fingerprint;
-    use pve_traffic::pve::{Client, PveError};
+    use super::util::{generated, PveClients};
+    use pve_traffic_core::fingerprint;
+    use pve_traffic_core::pve::{Client, PveError};
 
     #[tokio::test]
     async fn trusts_a_ca_file() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let mut o = s.opts();
         o.fingerprint = None;
-        o.ca_file = Some(s.ca_file("ca.pem"));
+        o.ca_file = Some(s.ca_file());
         let guests = Client::new(o).unwrap().cluster_guests().await.unwrap();
         assert_eq!(guests.len(), 12);
     }
 
     #[tokio::test]
     async fn trusts_a_fingerprint_pin() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let version = s.client().get("/version", &[]).await.unwrap();
         assert!(version["version"].is_string(), "{version}");
     }
 
     #[tokio::test]
     async fn a_wrong_pin_names_both_fingerprints() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let mut wrong = s.pin();
         wrong[0] ^= 0xFF;
         let mut o = s.opts();
@@ -63,7 +63,7 @@ mod tls {
             &format!(
                 "certificate fingerprint mismatch: expected {}, server presented {}",
                 fingerprint::format(&wrong),
-                s.sim.fingerprint().unwrap()
+                s.fingerprint().unwrap()
             )
         );
         assert_eq!(err.reason_label(), "tls");
@@ -76,7 +76,7 @@ mod tls {
 
     #[tokio::test]
     async fn insecure_accepts_the_certificate() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let mut o = s.opts();
         o.fingerprint = None;
         o.insecure = true;
@@ -85,7 +85,7 @@ mod tls {
 
     #[tokio::test]
     async fn without_trust_the_self_made_ca_is_refused() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let mut o = s.opts();
         o.fingerprint = None;
         let err = Client::new(o)
@@ -104,11 +104,11 @@ mod tls {
     #[tokio::test]
     async fn a_ca_file_does_not_also_trust_other_cas() {
         // The CA of another simulator must not vouch for this one.
-        let s = Sim::start().await;
-        let other = Sim::start().await;
+        let s = generated().await;
+        let other = generated().await;
         let mut o = s.opts();
         o.fingerprint = None;
-        o.ca_file = Some(other.ca_file("other-ca.pem"));
+        o.ca_file = Some(other.ca_file());
         let err = Client::new(o)
             .unwrap()
             .get("/version", &[])
@@ -121,23 +121,24 @@ mod tls {
 mod auth {
     use std::time::Duration;
 
-    use super::util::{scenario, Sim};
+    use super::util::{generated, PveClients, Sim};
     use super::version_error;
-    use pve_traffic::pve::{Client, ClientOptions, PveError};
-    use pve_traffic::secret::Secret;
+    use pve_sim::testkit::scenario;
+    use pve_traffic_core::pve::{Client, ClientOptions, PveError};
+    use pve_traffic_core::secret::Secret;
 
     #[tokio::test]
     async fn the_header_carries_the_token_id() {
-        let s = Sim::start().await;
+        let s = generated().await;
         s.client().get("/version", &[]).await.unwrap();
         let log = s.requests().await;
-        assert_eq!(log[0]["token"], s.sim.token_id());
+        assert_eq!(log[0]["token"], s.token_id());
         assert_eq!(log[0]["status"], 200);
     }
 
     #[tokio::test]
     async fn a_wrong_secret_is_unauthorized_and_not_retried() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let mut o = s.opts();
         o.token_secret = Secret::new("11111111-2222-3333-4444-555555555555");
         let err = Client::new(o).unwrap().cluster_guests().await.unwrap_err();
@@ -152,7 +153,7 @@ mod auth {
 
     #[tokio::test]
     async fn a_missing_privilege_is_forbidden_with_pves_text() {
-        let s = Sim::with(scenario(
+        let s = Sim::start(scenario(
             r#"
 nodes: [{ name: pve1 }]
 guests:
@@ -165,7 +166,7 @@ acl:
         ))
         .await;
         let mut o = ClientOptions::new(
-            s.sim.base_url(),
+            s.base_url(),
             "audit@pve!ro",
             Secret::new("00000000-0000-0000-0000-0000000000aa"),
         );
@@ -188,8 +189,8 @@ acl:
     /// the secret appears nowhere.
     #[tokio::test]
     async fn the_secret_never_prints() {
-        let s = Sim::start().await;
-        let secret = s.sim.token_secret().to_string();
+        let s = generated().await;
+        let secret = s.token_secret().to_string();
         let mut shown = Vec::new();
         let client = s.client();
         shown.push(format!("{client:?}"));
@@ -260,14 +261,15 @@ acl:
 mod errors {
     use std::time::{Duration, Instant};
 
-    use super::util::{scenario, Sim};
-    use pve_traffic::pve::{Client, PveError};
+    use super::util::{generated, PveClients, Sim};
+    use pve_sim::testkit::scenario;
+    use pve_traffic_core::pve::{Client, PveError};
     use serde_json::json;
 
     /// PVE 7.4 sends no `message` member: the text can only come from the reason phrase.
     #[tokio::test]
     async fn the_reason_phrase_is_pves_error_text() {
-        let s = Sim::with(scenario(
+        let s = Sim::start(scenario(
             r#"
 pve_version: "7.4"
 nodes: [{ name: pve1 }, { name: pve2 }]
@@ -307,7 +309,7 @@ guests:
 
     #[tokio::test]
     async fn a_bad_parameter_names_it_and_is_not_retried() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let err = s
             .client()
             .get("/cluster/resources", &[("type", "qemu")])
@@ -330,7 +332,7 @@ guests:
 
     #[tokio::test]
     async fn a_body_that_is_not_json_is_malformed() {
-        let s = Sim::start().await;
+        let s = generated().await;
         s.fault(json!({"kind": "malformed", "count": 1})).await;
         let err = s.client().cluster_guests().await.unwrap_err();
         let PveError::Malformed { path, detail } = &err else {
@@ -343,7 +345,7 @@ guests:
 
     #[tokio::test]
     async fn a_silent_server_times_out_per_request() {
-        let s = Sim::start().await;
+        let s = generated().await;
         s.fault(json!({"kind": "timeout", "count": 1, "delay_ms": 2000}))
             .await;
         let mut o = s.opts();
@@ -366,7 +368,7 @@ guests:
 
     #[tokio::test]
     async fn nobody_listening_is_a_connect_error() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let mut o = s.opts();
         o.url = "https://127.0.0.1:1".into();
         o.retries = 1;
@@ -385,8 +387,8 @@ guests:
 mod retries {
     use std::time::Duration;
 
-    use super::util::Sim;
-    use pve_traffic::pve::{Client, PveError};
+    use super::util::{generated, PveClients};
+    use pve_traffic_core::pve::{Client, PveError};
     use serde_json::json;
 
     fn statuses(log: &[serde_json::Value]) -> Vec<u64> {
@@ -395,7 +397,7 @@ mod retries {
 
     #[tokio::test]
     async fn one_server_error_is_cured_by_one_retry() {
-        let s = Sim::start().await;
+        let s = generated().await;
         s.fault(json!({"kind": "http500", "count": 1})).await;
         let guests = s.client().cluster_guests().await.unwrap();
         assert_eq!(guests.len(), 12);
@@ -404,7 +406,7 @@ mod retries {
 
     #[tokio::test]
     async fn retries_are_bounded() {
-        let s = Sim::start().await;
+        let s = generated().await;
         s.fault(json!({"kind": "http595", "count": 5})).await;
         let mut o = s.opts();
         o.retries = 2;
@@ -417,13 +419,13 @@ mod retries {
 
     #[tokio::test]
     async fn a_write_is_not_repeated_after_the_server_may_have_acted() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let guest = s.client().cluster_guests().await.unwrap()[0].clone();
         let path = format!(
             "/nodes/{}/{}/{}/status/start",
             guest.node, guest.guest_type, guest.vmid
         );
-        s.control(reqwest::Method::DELETE, "/requests", None).await;
+        s.control("DELETE", "/requests", None).await;
         s.fault(json!({"kind": "http596", "count": 1})).await;
         let err = s.client().post(&path, &[]).await.unwrap_err();
         assert_eq!(err.status(), Some(596));
@@ -432,14 +434,14 @@ mod retries {
 
     #[tokio::test]
     async fn a_write_is_retried_when_pveproxy_never_reached_the_node() {
-        let s = Sim::start().await;
+        let s = generated().await;
         let guest = s.client().cluster_guests().await.unwrap()[0].clone();
         // Stopped or running, `stop` gives a UPID or PVE's own error; neither is a 595.
         let path = format!(
             "/nodes/{}/{}/{}/status/stop",
             guest.node, guest.guest_type, guest.vmid
         );
-        s.control(reqwest::Method::DELETE, "/requests", None).await;
+        s.control("DELETE", "/requests", None).await;
         s.fault(json!({"kind": "http595", "count": 1})).await;
         let result = s.client().post(&path, &[]).await;
         let log = s.requests().await;
@@ -450,7 +452,7 @@ mod retries {
 
     #[tokio::test]
     async fn timeouts_are_retried() {
-        let s = Sim::start().await;
+        let s = generated().await;
         s.fault(json!({"kind": "timeout", "count": 1, "delay_ms": 2000}))
             .await;
         let mut o = s.opts();
@@ -462,9 +464,10 @@ mod retries {
 }
 
 mod resources {
-    use super::util::{scenario, Sim};
+    use super::util::{PveClients, Sim};
+    use pve_sim::testkit::scenario;
     use pve_sim::Scenario;
-    use pve_traffic::pve::GuestResource;
+    use pve_traffic_core::pve::GuestResource;
 
     /// Starts the clock on a 10 s boundary, so that after advancing by a multiple of 10 s
     /// PVE's status cache (refreshed every 10 s) holds exactly the live counters.
@@ -474,7 +477,7 @@ mod resources {
     }
 
     async fn assert_matches_truth(s: &Sim, guests: &[GuestResource]) {
-        let truth = s.control(reqwest::Method::GET, "/truth", None).await;
+        let truth = s.control("GET", "/truth", None).await;
         let truth = truth["guests"].as_object().unwrap();
         assert_eq!(guests.len(), truth.len());
         for g in guests {
@@ -488,7 +491,7 @@ mod resources {
 
     #[tokio::test]
     async fn every_guest_with_counters_equal_to_the_truth() {
-        let s = Sim::with(aligned(Scenario::generate(40, 3, 11))).await;
+        let s = Sim::start(aligned(Scenario::generate(40, 3, 11))).await;
         s.advance(3600).await;
         let guests = s.client().cluster_guests().await.unwrap();
         assert!(
@@ -509,7 +512,7 @@ mod resources {
     async fn numbers_as_strings_still_match_the_truth() {
         let mut sc = aligned(Scenario::generate(20, 2, 5));
         sc.legacy_quirks = true;
-        let s = Sim::with(sc).await;
+        let s = Sim::start(sc).await;
         s.advance(120).await;
         let guests = s.client().cluster_guests().await.unwrap();
         assert_matches_truth(&s, &guests).await;
@@ -517,7 +520,7 @@ mod resources {
 
     #[tokio::test]
     async fn an_offline_node_gives_guests_without_counters() {
-        let s = Sim::with(scenario(
+        let s = Sim::start(scenario(
             r#"
 start_time: 1767225600
 nodes: [{ name: pve1 }, { name: pve2 }]
@@ -528,8 +531,7 @@ guests:
         ))
         .await;
         s.advance(60).await;
-        s.control(reqwest::Method::POST, "/nodes/pve2/offline", None)
-            .await;
+        s.control("POST", "/nodes/pve2/offline", None).await;
         s.advance(600).await;
         let guests = s.client().cluster_guests().await.unwrap();
         let a = &guests[0];
@@ -549,7 +551,7 @@ guests:
 mod fixtures {
     use std::path::Path;
 
-    use pve_traffic::pve::parse_cluster_guests;
+    use pve_traffic_core::pve::parse_cluster_guests;
 
     /// What the parser gave for each `tests/fixtures/cluster_resources_<name>.json` when it
     /// still read the whole answer into a `serde_json::Value` tree before looking at it:

@@ -5,9 +5,9 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pve_traffic::config::SecretNeed;
-use pve_traffic::daemon;
-use pve_traffic::enforcer::{self, Enforcer};
+use pve_traffic_core::config::SecretNeed;
+use pve_traffic_core::daemon;
+use pve_traffic_enforcer::{self as enforcer, Enforcer};
 
 /// Enforces traffic quotas on Proxmox VE guests and restores exactly what it changed.
 #[derive(Parser, Debug)]
@@ -43,7 +43,7 @@ enum Command {
     },
     /// Write man pages or shell completions (for packaging).
     #[command(hide = true)]
-    Generate(pve_traffic::cli_docs::GenerateArgs),
+    Generate(pve_traffic_core::cli_docs::GenerateArgs),
 }
 
 fn main() -> ExitCode {

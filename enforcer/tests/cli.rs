@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use pve_sim::{Options, RunningSim, Scenario};
-use pve_traffic::config;
-use pve_traffic::exporter::Exporter;
-use pve_traffic::store::enforcement::{Desired, GuestEnforcement, Stage};
-use pve_traffic::store::{EnforcementStore, SqliteStore};
+use pve_sim::testkit::TestSim;
+use pve_traffic_core::config;
+use pve_traffic_exporter::Exporter;
+use pve_traffic_store::enforcement::{Desired, GuestEnforcement, Stage};
+use pve_traffic_store::{EnforcementStore, SqliteStore};
 use serde_json::Value;
 
 const EXE: &str = env!("CARGO_BIN_EXE_pve-traffic-enforcer");
@@ -216,10 +216,9 @@ fn status_needs_no_token_secret_and_the_pve_commands_still_do() {
 /// that names neither the token secret (it comes from `PVE_API_TOKEN_SECRET`) nor anything
 /// the enforcer would not use in production.
 struct World {
-    sim: RunningSim,
+    sim: TestSim,
     dir: tempfile::TempDir,
     cfg: PathBuf,
-    http: reqwest::Client,
     exporter: Exporter,
     port: u16,
 }
@@ -227,9 +226,7 @@ struct World {
 impl World {
     /// `rules` is the YAML list under `rules:`.
     async fn start(rules: &str) -> World {
-        let sim = pve_sim::start(Options::for_tests(Scenario::from_yaml(SCENARIO).unwrap()))
-            .await
-            .unwrap();
+        let sim = TestSim::yaml(SCENARIO).await;
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let cfg = write(
@@ -251,18 +248,10 @@ impl World {
         .config;
         let mut exporter = Exporter::open(&config).unwrap();
         exporter.poll_once(wall_ms()).await.unwrap();
-        let ca = reqwest::Certificate::from_pem(sim.ca_pem().unwrap().as_bytes()).unwrap();
-        let http = reqwest::Client::builder()
-            .use_rustls_tls()
-            .add_root_certificate(ca)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
         World {
             sim,
             dir,
             cfg,
-            http,
             exporter,
             port,
         }
@@ -278,21 +267,7 @@ impl World {
     }
 
     async fn control(&self, method: &str, path: &str) -> Value {
-        let r = self
-            .http
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("{}/sim{path}", self.sim.base_url()),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_success(),
-            "{method} /sim{path}: {}",
-            r.status()
-        );
-        r.json().await.unwrap()
+        self.sim.control(method, path, None).await
     }
 
     /// The sequence number of the newest request the simulator logged.
@@ -326,7 +301,8 @@ impl World {
     /// `net0` of a guest on pve1, through the PVE API with the admin token.
     async fn net0(&self, vmid: u32) -> String {
         let v: Value = self
-            .http
+            .sim
+            .http()
             .get(format!(
                 "{}/nodes/pve1/qemu/{vmid}/config?current=1",
                 self.sim.api_url()

@@ -12,12 +12,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use pve_sim::testkit::TestSim;
 use pve_sim::{Options, Scenario};
-use pve_traffic::config;
-use pve_traffic::exporter::metrics;
-use pve_traffic::exporter::Exporter;
-use pve_traffic::exposition::Format;
-use pve_traffic::store::{SqliteStore, Store};
+use pve_traffic_core::config;
+use pve_traffic_core::exposition::Format;
+use pve_traffic_exporter::metrics;
+use pve_traffic_exporter::Exporter;
+use pve_traffic_store::{SqliteStore, Store};
 
 const GUESTS: u32 = 10_000;
 const NODES: u32 = 20;
@@ -38,7 +39,7 @@ const RULES: &str = "rules:\n  - { name: monthly, period: month, limit_gb: 1000,
 async fn main() {
     let mut opts = Options::for_tests(Scenario::generate(GUESTS, NODES, 1));
     opts.scenario.start_time = Some(1_767_225_600);
-    let sim = pve_sim::start(opts).await.expect("simulator starts");
+    let sim = TestSim::with_options(opts).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("traffic.db");
     let text = format!(
@@ -104,7 +105,7 @@ async fn main() {
     }
     let store = SqliteStore::open_read_only(&db).unwrap();
     let tz = &config.monitor.timezone;
-    let at = pve_traffic::period::ts(advance(0));
+    let at = pve_traffic_core::period::ts(advance(0));
     let mut usage = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();

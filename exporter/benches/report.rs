@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pve_traffic::guest::GuestType;
-use pve_traffic::store::{
+use pve_traffic_core::guest::GuestType;
+use pve_traffic_store::{
     CycleWrite, GuestInfo, GuestWrite, RawCounters, SqliteStore, Store, BUCKET_MS, HOUR_MS,
 };
 

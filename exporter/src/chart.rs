@@ -1,15 +1,15 @@
-//! Reports as charts: the bridge from `pve_traffic::report` to the render crate's neutral
+//! Reports as charts: the bridge from `crate::report` to the render crate's neutral
 //! [`ChartSpec`].
 //!
 //! The report layer knows zones, rules and guests; the render crate knows only titles, labels
 //! and bytes. Everything a chart shows is decided here, once, so HTML, SVG and PNG of the
 //! same report agree.
 
-use pve_traffic::report::{self, GuestReport, QuotaStatement, Ranking};
-use pve_traffic::rules::Direction;
-use pve_traffic::store::GuestInfo;
-use pve_traffic::units::format_bytes;
+use crate::report::{self, GuestReport, QuotaStatement, Ranking};
+use pve_traffic_core::rules::Direction;
+use pve_traffic_core::units::format_bytes;
 use pve_traffic_render::{ChartSpec, RankRow, TimeSeries};
+use pve_traffic_store::GuestInfo;
 
 /// Bars in a ranking chart; the HTML page's table lists every guest.
 const TOP_N: usize = 20;

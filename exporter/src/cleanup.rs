@@ -1,6 +1,6 @@
 //! `pve-traffic-exporter cleanup`: delete a range of history, safely.
 //!
-//! What goes and what never goes is decided in `pve_traffic::store::history` (hour rows and
+//! What goes and what never goes is decided in `pve_traffic_store::history` (hour rows and
 //! their 5-minute detail in the range, period accumulators whose window lies wholly inside
 //! it; never lifetime totals or the enforcer's records). This command resolves the range in
 //! `--tz`, lists the plan (rows and bytes per guest), asks for confirmation on a terminal
@@ -8,21 +8,27 @@
 //! exporter wrote into the range meanwhile, nothing is deleted and the operator is told to
 //! run it again. `--dry-run` stops after the listing.
 
+// The doc comments of the command-line types are clap's `--help` text, written for a
+// terminal (`[,rate=MBPS]`, `<file>.bak`, bare URLs), not for rustdoc.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
+use crate::report::range::{check_span, check_year, local_midnight, parse_date, parse_instant};
 use clap::{Args, Subcommand};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use pve_traffic::config::Config;
-use pve_traffic::report::range::{
-    check_span, check_year, local_midnight, parse_date, parse_instant,
-};
-use pve_traffic::store::history::{CleanupPlan, CleanupScope};
-use pve_traffic::store::{self, Access, HistoryStore};
-use pve_traffic::units::format_bytes;
+use pve_traffic_core::config::Config;
+use pve_traffic_core::units::format_bytes;
+use pve_traffic_store::history::{CleanupPlan, CleanupScope};
+use pve_traffic_store::{self as store, Access, HistoryStore};
 
-use crate::cli::{report_zone, spinner, Failure};
+use crate::tool::{report_zone, spinner, Failure};
 
 /// `cleanup` flags.
 #[derive(Args, Debug)]

@@ -2,27 +2,35 @@
 //! statement, written as a file under `--output` (default `monitor.export_path`).
 //!
 //! The database is opened read-only (never blocking the running exporter); the reports
-//! themselves are built in `pve_traffic::report`, turned into text here (JSON, CSV) or into a
+//! themselves are built in `crate::report`, turned into text here (JSON, CSV) or into a
 //! chart (`chart`, drawn by the render crate: HTML, PNG, SVG).
+
+// The doc comments of the command-line types are clap's `--help` text, written for a
+// terminal (`[,rate=MBPS]`, `<file>.bak`, bare URLs), not for rustdoc.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use jiff::tz::TimeZone;
-use jiff::Timestamp;
-use pve_traffic::config::Config;
-use pve_traffic::report::range::{local_midnight, parse_date};
-use pve_traffic::report::{
+use crate::report::range::{local_midnight, parse_date};
+use crate::report::{
     self, csv, json, output, BucketSize, GuestReport, QuotaRequest, QuotaStatement, RangeRequest,
     Ranking,
 };
-use pve_traffic::rules::Direction;
-use pve_traffic::store::{self, Access, GuestInfo, HistoryStore, Store};
+use clap::{Args, ValueEnum};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use pve_traffic_core::config::Config;
+use pve_traffic_core::rules::Direction;
 use pve_traffic_render::{RenderError, Theme};
+use pve_traffic_store::{self as store, Access, GuestInfo, HistoryStore, Store};
 
 use crate::chart;
-use crate::cli::{report_zone, spinner, Failure};
+use crate::tool::{report_zone, spinner, Failure};
 
 /// `export` flags.
 #[derive(Args, Debug)]

@@ -4,26 +4,13 @@
 //! config or command line (a bad range included), 1 when the exporter or a tool cannot run
 //! (database, listener, output directory).
 
-// The doc comments of the command-line types are clap's `--help` text, written for a
-// terminal (`[,rate=MBPS]`, `<file>.bak`, bare URLs), not for rustdoc.
-#![allow(
-    rustdoc::broken_intra_doc_links,
-    rustdoc::invalid_html_tags,
-    rustdoc::bare_urls
-)]
-
-mod chart;
-mod cleanup;
-mod cli;
-mod export;
-mod init;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pve_traffic::config::{self, SecretNeed};
-use pve_traffic::daemon;
+use pve_traffic_core::config::{self, SecretNeed};
+use pve_traffic_core::daemon;
+use pve_traffic_exporter::{cleanup, export, init};
 
 /// Exact per-guest traffic of a Proxmox VE cluster, served as Prometheus metrics.
 #[derive(Parser, Debug)]
@@ -49,7 +36,7 @@ enum Command {
     Init(init::InitArgs),
     /// Write man pages or shell completions (for packaging).
     #[command(hide = true)]
-    Generate(pve_traffic::cli_docs::GenerateArgs),
+    Generate(pve_traffic_core::cli_docs::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,7 +92,7 @@ fn serve(path: PathBuf, config: config::Config) -> ExitCode {
     let run = async {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         tokio::spawn(daemon::reload_on_sighup(path, tx));
-        pve_traffic::exporter::run(config, daemon::shutdown_signal(), rx).await
+        pve_traffic_exporter::run(config, daemon::shutdown_signal(), rx).await
     };
     match runtime.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use pve_sim::{Options, RunningSim, Scenario};
+use pve_sim::testkit::TestSim;
+use pve_sim::RunningSim;
 use serde_json::Value;
 
 const EXE: &str = env!("CARGO_BIN_EXE_pve-traffic-exporter");
@@ -163,38 +164,12 @@ where
     panic!("timed out waiting for {what}");
 }
 
-async fn sim_json(sim: &RunningSim, method: reqwest::Method, path: &str) -> Value {
-    let ca = reqwest::Certificate::from_pem(sim.ca_pem().unwrap().as_bytes()).unwrap();
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(ca)
-        .build()
-        .unwrap();
-    client
-        .request(method, format!("{}/sim{path}", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Waits until two more polls reached the simulator: the first of them has then been
 /// committed and published (the next one starts only after).
-async fn two_more_polls(sim: &RunningSim) {
-    let seen = sim_json(sim, reqwest::Method::GET, "/requests")
-        .await
-        .as_array()
-        .unwrap()
-        .len();
+async fn two_more_polls(sim: &TestSim) {
+    let seen = sim.requests().await.len();
     eventually("two polls", || async {
-        sim_json(sim, reqwest::Method::GET, "/requests")
-            .await
-            .as_array()
-            .unwrap()
-            .len()
-            >= seen + 2
+        sim.requests().await.len() >= seen + 2
     })
     .await;
 }
@@ -210,9 +185,7 @@ fn metric(text: &str, line_prefix: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_survives_sigkill_without_losing_a_byte_and_stops_cleanly_on_sigterm() {
-    let sim = pve_sim::start(Options::for_tests(Scenario::from_yaml(SCENARIO).unwrap()))
-        .await
-        .unwrap();
+    let sim = TestSim::yaml(SCENARIO).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut daemon = start_daemon(&sim, dir.path(), port);
@@ -241,18 +214,18 @@ async fn serve_survives_sigkill_without_losing_a_byte_and_stops_cleanly_on_sigte
             g["tx_bytes"].as_u64().unwrap()
         );
     };
-    sim_json(&sim, reqwest::Method::POST, "/advance?seconds=600").await;
+    sim.advance(600).await;
     two_more_polls(&sim).await;
     let (status, ct, text) = get(&format!("{base}/metrics"), None).await.unwrap();
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
-    exact(&text, &sim_json(&sim, reqwest::Method::GET, "/truth").await);
+    exact(&text, &sim.truth().await);
     assert!(!text.contains(sim.token_secret()));
 
     // SIGKILL, a gap with a reboot-free half hour of traffic, restart: nothing lost.
     daemon.child.kill().unwrap();
     daemon.child.wait().unwrap();
-    sim_json(&sim, reqwest::Method::POST, "/advance?seconds=1800").await;
+    sim.advance(1800).await;
     let mut daemon = start_daemon(&sim, dir.path(), port);
     eventually("readyz after restart", || async {
         get(&format!("{base}/readyz"), None)
@@ -262,7 +235,7 @@ async fn serve_survives_sigkill_without_losing_a_byte_and_stops_cleanly_on_sigte
     .await;
     two_more_polls(&sim).await;
     let (_, _, text) = get(&format!("{base}/metrics"), None).await.unwrap();
-    exact(&text, &sim_json(&sim, reqwest::Method::GET, "/truth").await);
+    exact(&text, &sim.truth().await);
 
     let (_, ct, om) = get(
         &format!("{base}/metrics"),
@@ -299,9 +272,7 @@ fn hangup(daemon: &Daemon) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sighup_reloads_the_rules_and_a_bad_config_keeps_the_running_ones() {
-    let sim = pve_sim::start(Options::for_tests(Scenario::from_yaml(SCENARIO).unwrap()))
-        .await
-        .unwrap();
+    let sim = TestSim::yaml(SCENARIO).await;
     let dir = tempfile::tempdir().unwrap();
     let daemon = start_daemon(&sim, dir.path(), free_port());
     let metrics = format!("{}/metrics", daemon.addr);

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use pve_sim::{Options, RunningSim, Scenario};
-use pve_traffic::exporter::Exporter;
-use pve_traffic::store::{SqliteStore, Store};
+use pve_sim::testkit::TestSim;
+use pve_traffic_exporter::Exporter;
+use pve_traffic_store::{SqliteStore, Store};
 use serde_json::Value;
 
 const EXE: &str = env!("CARGO_BIN_EXE_pve-traffic-exporter");
@@ -47,7 +47,7 @@ guests:
 "#;
 
 struct Fixture {
-    _sim: RunningSim,
+    _sim: TestSim,
     dir: tempfile::TempDir,
     config: PathBuf,
     truth: BTreeMap<u32, (u64, u64)>,
@@ -96,9 +96,7 @@ impl Fixture {
 
 /// Polls pve-sim for five simulated hours at uneven intervals, then stops the exporter.
 async fn fixture() -> Fixture {
-    let sim = pve_sim::start(Options::for_tests(Scenario::from_yaml(SCENARIO).unwrap()))
-        .await
-        .unwrap();
+    let sim = TestSim::yaml(SCENARIO).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
     std::fs::write(
@@ -120,7 +118,7 @@ async fn fixture() -> Fixture {
     // The file holds the token secret: private, as the loader asks (else it warns on stderr).
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let loaded = pve_traffic::config::load(&config, &|_| None)
+    let loaded = pve_traffic_core::config::load(&config, &|_| None)
         .unwrap()
         .config;
     let mut exporter = Exporter::open(&loaded).unwrap();

@@ -11,15 +11,14 @@ use std::time::Duration;
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession as Session;
 use expectrl::{Eof, Expect};
-use pve_sim::{Options, RunningSim, Scenario};
-use pve_traffic::fingerprint;
+use pve_sim::testkit::TestSim;
+use pve_sim::Scenario;
+use pve_traffic_core::fingerprint;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pve-traffic-exporter");
 
-async fn sim(scenario: Scenario) -> RunningSim {
-    pve_sim::start(Options::for_tests(scenario))
-        .await
-        .expect("simulator starts")
+async fn sim(scenario: Scenario) -> TestSim {
+    TestSim::start(scenario).await
 }
 
 /// A port nothing listens on.
@@ -104,8 +103,10 @@ fn check_config(path: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn load(path: &Path) -> pve_traffic::config::Config {
-    pve_traffic::config::load(path, &|_| None).unwrap().config
+fn load(path: &Path) -> pve_traffic_core::config::Config {
+    pve_traffic_core::config::load(path, &|_| None)
+        .unwrap()
+        .config
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

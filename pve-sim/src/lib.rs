@@ -39,6 +39,8 @@ pub mod rrd;
 pub mod scenario;
 mod server;
 mod state;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tls;
 pub mod traffic;
 

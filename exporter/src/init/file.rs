@@ -13,8 +13,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use pve_traffic::config;
-use pve_traffic::secret::Secret;
+use pve_traffic_core::config;
+use pve_traffic_core::secret::Secret;
 use serde::{Serialize, Serializer};
 
 /// The whole file.
@@ -90,16 +90,16 @@ pub struct RuleSection {
     pub name: String,
     /// Always true for a new rule.
     pub enabled: bool,
-    /// A [`pve_traffic::period::PeriodKind`] name.
+    /// A [`pve_traffic_core::period::PeriodKind`] name.
     pub period: String,
     /// Month only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_day: Option<u8>,
-    /// A [`pve_traffic::rules::Direction`] name.
+    /// A [`pve_traffic_core::rules::Direction`] name.
     pub direction: String,
     /// A size with its unit, as typed (`1TB`, `500GiB`).
     pub limit: String,
-    /// A [`pve_traffic::rules::Action`] name.
+    /// A [`pve_traffic_core::rules::Action`] name.
     pub action: String,
     /// rate_limit only: MB/s per NIC.
     #[serde(skip_serializing_if = "Option::is_none")]

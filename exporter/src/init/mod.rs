@@ -13,6 +13,14 @@
 //!
 //! Exit status: 0 written, 1 a check failed or the operator stopped, 2 bad flags.
 
+// The doc comments of the command-line types are clap's `--help` text, written for a
+// terminal (`[,rate=MBPS]`, `<file>.bak`, bare URLs), not for rustdoc.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
+
 mod file;
 mod probe;
 mod prompts;
@@ -24,14 +32,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pve_traffic::config;
-use pve_traffic::daemon;
-use pve_traffic::fingerprint;
-use pve_traffic::period::PeriodKind;
-use pve_traffic::pve::{Client, ClientOptions, PveError};
-use pve_traffic::rules::{Action, Direction};
-use pve_traffic::secret::Secret;
-use pve_traffic::vocabulary::Vocabulary;
+use pve_traffic_core::config;
+use pve_traffic_core::daemon;
+use pve_traffic_core::fingerprint;
+use pve_traffic_core::period::PeriodKind;
+use pve_traffic_core::pve::{Client, ClientOptions, PveError};
+use pve_traffic_core::rules::{Action, Direction};
+use pve_traffic_core::secret::Secret;
+use pve_traffic_core::vocabulary::Vocabulary;
 
 use file::{ConfigFile, MonitorSection, PveSection, RuleSection, StorageSection, TlsSection};
 use probe::Endpoint;

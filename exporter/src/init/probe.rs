@@ -5,14 +5,14 @@
 //! certificate, *only* to read the certificate's SHA-256 fingerprint and show it; nothing is
 //! sent over that connection. The operator compares it with what PVE shows and pins it (or
 //! names a CA file), and every later request (the token test, the daemons) goes through the
-//! verifying client of `pve_traffic::pve`, which refuses anything but the pinned certificate.
+//! verifying client of `pve_traffic_core::pve`, which refuses anything but the pinned certificate.
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pve_traffic::pve::tls::{self, Trust};
+use pve_traffic_core::pve::tls::{self, Trust};
 use rustls::pki_types::ServerName;
 
 /// PVE's API port, when the URL leaves it out.

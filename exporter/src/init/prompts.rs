@@ -4,10 +4,10 @@
 
 use dialoguer::theme::SimpleTheme;
 use dialoguer::{Confirm, Input, Password};
-use pve_traffic::period::PeriodKind;
-use pve_traffic::rules::{Action, Direction};
-use pve_traffic::secret::Secret;
-use pve_traffic::vocabulary::Vocabulary;
+use pve_traffic_core::period::PeriodKind;
+use pve_traffic_core::rules::{Action, Direction};
+use pve_traffic_core::secret::Secret;
+use pve_traffic_core::vocabulary::Vocabulary;
 
 use super::file::RuleSection;
 use super::rule_answers as answers;

@@ -4,10 +4,10 @@
 //! The checks catch typos while the operator is still at the prompt; the final word is the
 //! daemons' loader, which reads the written file back before it is saved (see `file.rs`).
 
-use pve_traffic::period::PeriodKind;
-use pve_traffic::rules::{Action, Direction};
-use pve_traffic::units;
-use pve_traffic::vocabulary::Vocabulary;
+use pve_traffic_core::period::PeriodKind;
+use pve_traffic_core::rules::{Action, Direction};
+use pve_traffic_core::units;
+use pve_traffic_core::vocabulary::Vocabulary;
 
 use super::file::RuleSection;
 
@@ -213,7 +213,8 @@ mod tests {
              token_secret: s3cr3t\nrules:\n  -\n{}\n",
             body.join("\n")
         );
-        pve_traffic::config::parse(&text, std::path::Path::new("config.yaml"), &|_| None).is_ok()
+        pve_traffic_core::config::parse(&text, std::path::Path::new("config.yaml"), &|_| None)
+            .is_ok()
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! what the token holds and names every privilege that is missing, with what will not work
 //! without it. The list follows README's "The PVE API token" section.
 
-use pve_traffic::pve::{Client, PveError};
+use pve_traffic_core::pve::{Client, PveError};
 use serde_json::Value;
 
 /// A privilege one of the daemons needs.
