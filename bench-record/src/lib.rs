@@ -2,6 +2,8 @@
 //! own section between markers, so every bench can be re-run alone without disturbing the
 //! others' figures, and the file always says which command produced what.
 
+#![warn(missing_docs)]
+
 use std::path::Path;
 
 /// Replaces (or appends) the section `title` of `<workspace>/BENCHMARKS.md` with `body`,

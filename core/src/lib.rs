@@ -21,6 +21,9 @@
 //! - [`vocabulary`](mod@vocabulary): the closed sets of names (periods, directions, actions) and their parsing;
 //! - [`units`]: byte sizes and bandwidths as people write them (the `pve-traffic-units` crate,
 //!   re-exported).
+
+#![warn(missing_docs)]
+
 pub mod accounting;
 pub mod cli_docs;
 pub mod config;

@@ -3,3 +3,5 @@
 //!
 //! This crate is the only one that depends on both daemons' libraries; it has no code of its
 //! own, so nothing in the product can lean on it.
+
+#![warn(missing_docs)]

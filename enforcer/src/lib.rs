@@ -12,6 +12,8 @@
 //!
 //! [`Enforcer`] holds the client, the store and the persisted state; [`run`] is the daemon.
 
+#![warn(missing_docs)]
+
 pub mod cycle;
 pub mod desired;
 pub mod fresh;

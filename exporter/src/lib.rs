@@ -17,6 +17,8 @@
 //! [`Exporter`] is the poller with its state; [`run`] is the daemon around it (a ticker, the
 //! HTTP server, shutdown). Tests drive an `Exporter` directly, choosing "now" for each cycle.
 
+#![warn(missing_docs)]
+
 pub mod chart;
 pub mod cleanup;
 pub mod cycle;

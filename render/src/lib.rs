@@ -11,6 +11,8 @@
 //! Modules: [`spec`] (what to draw), [`palette`](mod@palette) (colours per theme), `chart` (the one
 //! definition), `html`, `ssr` (SVG), `measure` (text widths for it), `png`, `assets` (the vendored ECharts and font).
 
+#![warn(missing_docs)]
+
 mod assets;
 mod chart;
 mod error;

@@ -36,6 +36,8 @@
 //! byte count that does not fit the database's signed 64-bit integers are accountant bugs, and
 //! storing them would break "sum over buckets == total" for good.
 
+#![warn(missing_docs)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
