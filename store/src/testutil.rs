@@ -9,8 +9,10 @@ use pve_traffic_core::guest::GuestType;
 
 /// 2026-01-01T00:00:00Z, a Thursday.
 pub const T0: i64 = 1_767_225_600_000;
+/// One day in milliseconds.
 pub const DAY: i64 = 24 * HOUR_MS;
 
+/// A running guest `vmid` on pve1 (QEMU when even, LXC when odd) with two tags.
 pub fn info(vmid: u32) -> GuestInfo {
     GuestInfo {
         vmid,
@@ -61,6 +63,7 @@ pub fn gw_spread(vmid: u32, at: i64, buckets: Vec<(i64, u64, u64)>) -> GuestWrit
     }
 }
 
+/// A cycle at `at_ms` writing `guests`, nothing discarded.
 pub fn cycle(at_ms: i64, guests: Vec<GuestWrite>) -> CycleWrite {
     CycleWrite {
         at_ms,
