@@ -21,6 +21,8 @@
 
 use std::collections::BTreeMap;
 
+use pve_traffic_core::rules::Action;
+
 use super::{StoreError, MAX_STORED};
 
 mod record;
@@ -108,14 +110,15 @@ pub(crate) fn parse_stage(s: &str) -> Option<Stage> {
 /// A `Desired` from its stored kind ([`Desired::as_str`]) and rate; `None` if the kind is
 /// unknown or a rate limit has no rate.
 pub(crate) fn parse_desired(kind: &str, rate_mb: Option<f64>) -> Option<Desired> {
-    Some(match kind {
-        "normal" => Desired::Normal,
-        "notify" => Desired::Notify,
-        "rate_limit" => Desired::RateLimit { mb: rate_mb? },
-        "disconnect" => Desired::Disconnect,
-        "shutdown" => Desired::Shutdown,
-        "stop" => Desired::Stop,
-        _ => return None,
+    if kind == record::NORMAL {
+        return Some(Desired::Normal);
+    }
+    Some(match Action::parse(kind).ok()? {
+        Action::Notify => Desired::Notify,
+        Action::RateLimit => Desired::RateLimit { mb: rate_mb? },
+        Action::Disconnect => Desired::Disconnect,
+        Action::Shutdown => Desired::Shutdown,
+        Action::Stop => Desired::Stop,
     })
 }
 

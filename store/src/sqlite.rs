@@ -337,7 +337,7 @@ impl Store for SqliteStore {
         while let Some(r) = rows.next()? {
             let vmid: u32 = r.get(0)?;
             let ty: String = r.get(1)?;
-            let guest_type = GuestType::parse(&ty).ok_or_else(|| {
+            let guest_type = GuestType::parse(&ty).map_err(|_| {
                 StoreError::Corrupt(format!("guests.guest_type of vmid {vmid} is {ty:?}"))
             })?;
             let tags: String = r.get(4)?;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::ctx::Ctx;
 use super::error::{ConfigError, ConfigErrorKind};
-use super::leaves::{as_u64, boolean, choice, found, integer, kind_of, list, nonempty, present};
+use super::leaves::{as_u64, boolean, found, integer, kind_of, list, nonempty, present};
 use super::leaves::{required_word, seconds, socket, string, word};
 use super::raw::{section, RawEnforcer, RawExporter, RawFile, RawMonitor, RawPve, RawRule};
 use super::raw::{RawStorage, RawTls};
@@ -438,8 +438,7 @@ fn guest_types(ctx: &mut Ctx, raw: Option<Value>) -> Result<Vec<GuestType>, Conf
     };
     let mut types = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let options = [("qemu", GuestType::Qemu), ("lxc", GuestType::Lxc)];
-        let t = choice(ctx, &format!("{key}[{i}]"), Some(item), &options)?
+        let t = word::<GuestType>(ctx, &format!("{key}[{i}]"), Some(item))?
             .expect("list items are present");
         if !types.contains(&t) {
             types.push(t);

@@ -335,9 +335,9 @@ fn parse_entry(index: usize, entry: Entry, notes: &mut Vec<String>) -> Option<Gu
         .or_else(|| id.split_once('/').map(|(k, _)| k))
         .unwrap_or("");
     let guest_type = match GuestType::parse(kind) {
-        Some(t) => t,
-        None if NON_GUEST_KINDS.contains(&kind) => return None,
-        None => {
+        Ok(t) => t,
+        Err(_) if NON_GUEST_KINDS.contains(&kind) => return None,
+        Err(_) => {
             notes.push(format!(
                 "skipped {label}: unknown guest type {:?} (expected qemu or lxc)",
                 kind

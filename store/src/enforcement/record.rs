@@ -20,6 +20,11 @@
 
 use std::collections::BTreeMap;
 
+use pve_traffic_core::rules::Action;
+
+/// The name of [`Desired::Normal`]; every other state is named by its rule action.
+pub(crate) const NORMAL: &str = "normal";
+
 /// The state the enforcer wants a guest in, and the state it records as put in place
 /// ([`GuestEnforcement::applied`]). Which one wins among several breaches is the enforcer's
 /// choice, not the store's.
@@ -43,17 +48,22 @@ pub enum Desired {
 }
 
 impl Desired {
-    /// The metric label / log word: `normal`, `notify`, `rate_limit`, `disconnect`,
-    /// `shutdown`, `stop`.
+    /// The metric label / log word: `normal`, or the name of the rule action that asks for
+    /// this state (`notify`, `rate_limit`, `disconnect`, `shutdown`, `stop`).
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Desired::Normal => "normal",
-            Desired::Notify => "notify",
-            Desired::RateLimit { .. } => "rate_limit",
-            Desired::Disconnect => "disconnect",
-            Desired::Shutdown => "shutdown",
-            Desired::Stop => "stop",
-        }
+        self.action().map_or(NORMAL, Action::as_str)
+    }
+
+    /// The rule action this state carries out; `None` for [`Desired::Normal`].
+    pub fn action(&self) -> Option<Action> {
+        Some(match self {
+            Desired::Normal => return None,
+            Desired::Notify => Action::Notify,
+            Desired::RateLimit { .. } => Action::RateLimit,
+            Desired::Disconnect => Action::Disconnect,
+            Desired::Shutdown => Action::Shutdown,
+            Desired::Stop => Action::Stop,
+        })
     }
 
     /// Whether the guest must be powered off.
