@@ -246,7 +246,8 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 
 /// SQLite's errors as the store's: what the daemons and tools can act on (locked, read-only,
 /// corrupt) gets its own variant; the rest is [`StoreError::Backend`]. Callers never see a
-/// `rusqlite` type.
+/// `rusqlite` type (the impl is this crate's plumbing, hidden from its documentation).
+#[doc(hidden)]
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         use rusqlite::ErrorCode as C;
