@@ -18,6 +18,8 @@ function historyOption(history, t, locale) {
   const series = (name, key) => ({ name, type: 'line', smooth: true, showSymbol: false, areaStyle: { opacity: 0.15 }, data: history.points.map((p) => p[key]) });
   return {
     backgroundColor: 'transparent',
+    // A new range replaces the old series at once instead of morphing one into the other.
+    animation: false,
     tooltip: { trigger: 'axis', valueFormatter: bytes },
     legend: { data: [t('traffic.rx'), t('traffic.tx')] },
     grid: { left: 70, right: 20, top: 40, bottom: 30 },
