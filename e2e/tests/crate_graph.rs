@@ -32,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("pve-sim", &[]),
     ("bench-record", &[]),
     ("pve-traffic-e2e", &[]),
+    ("pve-traffic-web", &[]),
 ];
 
 /// Dev-dependencies between product crates that are not along the flow, with the reason.
@@ -114,6 +115,7 @@ fn tests_use_the_simulator_and_no_product_crate_leans_on_the_end_to_end_tests() 
         "pve-traffic-enforcer",
         "pve-traffic-render",
         "pve-traffic-units",
+        "pve-traffic-web",
     ];
     for (package, dep, kind) in workspace_edges() {
         assert_ne!(

@@ -18,6 +18,8 @@
 //! The integrator's seam: implement [`WebSource`], validate [`Settings`], then
 //! [`WebServer::bind`] and [`WebServer::run`].
 
+#![warn(missing_docs)]
+
 mod assets;
 mod auth;
 mod envelope;
