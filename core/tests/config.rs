@@ -932,11 +932,32 @@ mod env {
         let e = load(&no_secret.replace("pve1:8006", "pve1:0"), NotNeeded).unwrap_err();
         assert_eq!(e.kind(), ConfigErrorKind::Invalid);
 
-        // What talks to PVE (`serve`, `run`, `plan`, `check-config`) still demands it.
+        // What talks to PVE (`serve`, `run`, `release`, `check-config`) still demands it.
         let missing = "config.yaml: `pve.token_secret`: missing; set it in the file, in \
                        PVE_API_TOKEN_SECRET, or with `pve.token_secret_file`";
         assert_eq!(load(&no_secret, Required).unwrap_err().to_string(), missing);
         assert_eq!(yaml(&no_secret).unwrap_err().to_string(), missing);
+    }
+
+    #[test]
+    fn plan_takes_the_secret_when_there_is_one_and_runs_without_it() {
+        use config::SecretNeed::IfPresent;
+        let origin = Path::new("config.yaml");
+        let no_secret = minimal("").replace("  token_secret: s3cr3t-0b7e-4c55\n", "");
+        let without = config::parse_with(&no_secret, origin, &no_env, IfPresent).unwrap();
+        assert!(without.config.pve.token_secret.is_empty());
+        let with = config::parse_with(&minimal(""), origin, &no_env, IfPresent).unwrap();
+        assert_eq!(with.config.pve.token_secret.expose(), "s3cr3t-0b7e-4c55");
+        let env = vars(&[("PVE_API_TOKEN_SECRET", "from-the-env-77")]);
+        let from_env = config::parse_with(&no_secret, origin, &env, IfPresent).unwrap();
+        assert_eq!(from_env.config.pve.token_secret.expose(), "from-the-env-77");
+        // A secret file that is named must still be readable.
+        let unreadable = minimal("").replace(
+            "token_secret: s3cr3t-0b7e-4c55",
+            "token_secret_file: /nonexistent/pve-token",
+        );
+        let e = config::parse_with(&unreadable, origin, &no_env, IfPresent).unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::Io);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   NIC changes); `cycle`: the whole cluster, fail-safe;
 //! - `fresh`: whether a guest's pushed stats are fresh enough to act on;
 //! - `status`: the guests enforced now, from the store alone (no PVE, no token secret);
+//!   `store_plan`: `plan` from the store alone, for when there is no token secret;
 //! - `metrics`: the enforcer's `/metrics`.
 //!
 //! [`Enforcer`] holds the client, the store and the persisted state; [`run`] is the daemon.
@@ -22,6 +23,7 @@ pub mod nic;
 pub mod plan;
 pub mod reconcile;
 pub mod status;
+pub mod store_plan;
 #[cfg(test)]
 mod testing;
 

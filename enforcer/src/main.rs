@@ -27,7 +27,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// One evaluation, no writes: a table of guests, rules, usage and what would happen.
+    /// One evaluation, no writes: a table of guests, rules, usage and what would happen
+    /// (without the token secret: from the database alone, PVE not asked).
     Plan,
     /// The guests enforced now: since when, why, until when.
     Status,
@@ -52,10 +53,11 @@ fn main() -> ExitCode {
     if let Some(Command::Generate(g)) = &args.command {
         return g.run(Args::command());
     }
-    // `status` reads only the store; every other command reaches PVE or opens the enforcer,
-    // which builds its PVE client first.
+    // `status` reads only the store; `plan` asks PVE when it has the secret; every other
+    // command reaches PVE or opens the enforcer, which builds its PVE client first.
     let need = match args.command {
         Some(Command::Status) => SecretNeed::NotNeeded,
+        Some(Command::Plan) => SecretNeed::IfPresent,
         _ => SecretNeed::Required,
     };
     let (path, config) =
@@ -82,6 +84,14 @@ fn main() -> ExitCode {
                 let (tx, rx) = tokio::sync::mpsc::channel(1);
                 tokio::spawn(daemon::reload_on_sighup(path.clone(), tx));
                 enforcer::run(config, dry_run, daemon::shutdown_signal(), rx).await
+            }
+            Command::Plan if config.pve.token_secret.is_empty() => {
+                eprintln!(
+                    "pve-traffic-enforcer: no token secret: the plan comes from the database \
+                     alone; set PVE_API_TOKEN_SECRET to see what would be done in PVE"
+                );
+                print!("{}", enforcer::store_plan::store_plan(&config, now)?);
+                Ok(())
             }
             Command::Plan => {
                 enforcer::status::existing_database(&config)?;

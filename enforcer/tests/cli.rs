@@ -94,7 +94,7 @@ fn status_release_and_a_bad_config_on_the_command_line() {
     let db = dir.path().join("traffic.db");
     for cmd in ["status", "plan"] {
         let out = run(&["--config", cfg, cmd], &[]);
-        assert_eq!(out.status.code(), Some(1), "{cmd}: {out:?}");
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {out:?}");
         let stderr = text(&out.stderr);
         let expected = format!(
             "pve-traffic-enforcer: no database at {} (has the exporter run?)",
@@ -141,11 +141,11 @@ fn status_release_and_a_bad_config_on_the_command_line() {
     );
     for cmd in ["status", "plan", "run"] {
         let out = run(&["--config", bad.to_str().unwrap(), cmd], &[]);
-        assert_eq!(out.status.code(), Some(2), "{cmd}: {out:?}");
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {out:?}");
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains("enforcer.interval_seconds"),
-            "{cmd}: {stderr}"
+            "{cmd:?}: {stderr}"
         );
     }
     let missing = run(&["--config", "/nonexistent/config.yaml", "status"], &[]);
@@ -156,7 +156,8 @@ fn status_release_and_a_bad_config_on_the_command_line() {
 }
 
 /// `status` reads only the store, so it runs without the token secret and lists what the
-/// enforcer persisted; `run` and `plan` talk to PVE and still refuse without it.
+/// enforcer persisted; `run` and `release` talk to PVE and still refuse without it (`plan`
+/// without it shows the store's part: `plan_shows_the_would_be_action_and_writes_nothing`).
 #[test]
 fn status_needs_no_token_secret_and_the_pve_commands_still_do() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,15 +200,15 @@ fn status_needs_no_token_secret_and_the_pve_commands_still_do() {
         "{row}"
     );
 
-    for cmd in ["run", "plan"] {
-        let out = run(&["--config", cfg, cmd], &[]);
-        assert_eq!(out.status.code(), Some(2), "{cmd}: {out:?}");
+    for cmd in [&["run"][..], &["release", "100"]] {
+        let out = run(&[&["--config", cfg][..], cmd].concat(), &[]);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {out:?}");
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains("pve.token_secret")
                 && stderr.contains("missing")
                 && stderr.contains("PVE_API_TOKEN_SECRET"),
-            "{cmd}: {stderr}"
+            "{cmd:?}: {stderr}"
         );
     }
 }
@@ -510,6 +511,38 @@ async fn plan_shows_the_would_be_action_and_writes_nothing() {
     assert!(
         under.contains("monthly") && !under.contains("disconnect"),
         "{plan}"
+    );
+
+    // Without the token secret: the same decisions from the store alone, PVE not asked.
+    let requests = w.sim.requests().await.len();
+    let all = ["--config", w.cfg.to_str().unwrap(), "plan"];
+    let offline = run(&all, &[]);
+    assert!(offline.status.success(), "{offline:?}");
+    assert!(
+        text(&offline.stderr).contains("no token secret"),
+        "{offline:?}"
+    );
+    let offline_plan = text(&offline.stdout);
+    let columns = |plan: &str, vmid: &str| -> Vec<String> {
+        let line = plan
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(vmid))
+            .unwrap_or_else(|| panic!("no row for guest {vmid} in\n{plan}"));
+        line.split("  ")
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    for vmid in ["100", "101"] {
+        let (online, offline) = (columns(&plan, vmid), columns(&offline_plan, vmid));
+        // guest, rule, period, used, limit, %, current, desired agree; only the action differs.
+        assert_eq!(online[..8], offline[..8], "{plan}\n{offline_plan}");
+        assert!(offline[8].contains("token secret"), "{offline_plan}");
+    }
+    assert_eq!(
+        w.sim.requests().await.len(),
+        requests,
+        "plan without the secret asked PVE"
     );
 
     assert_eq!(w.writes_since(seq).await, Vec::<String>::new());

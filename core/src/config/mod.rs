@@ -168,6 +168,10 @@ pub enum SecretNeed {
     /// [`PveConfig::token_secret`] is empty, which the PVE client refuses, so such a config
     /// cannot reach PVE by mistake. The rest of the file is checked as always.
     NotNeeded,
+    /// It reads the database and asks PVE only when it can (`plan`): the secret is looked up
+    /// as for [`SecretNeed::Required`], but a missing one leaves
+    /// [`PveConfig::token_secret`] empty instead of failing.
+    IfPresent,
 }
 
 /// Reads and validates the config file at `path`, demanding the token secret

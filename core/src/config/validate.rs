@@ -184,8 +184,9 @@ fn pve(
 }
 
 /// The token secret: `PVE_API_TOKEN_SECRET`, else `pve.token_secret_file`, else
-/// `pve.token_secret`; also whether it sits in the config file itself. Without
-/// [`SecretNeed::Required`] only the keys' shape is checked and the secret is left empty.
+/// `pve.token_secret`; also whether it sits in the config file itself. With
+/// [`SecretNeed::NotNeeded`] only the keys' shape is checked and the secret is left empty;
+/// with [`SecretNeed::IfPresent`] a missing secret is left empty.
 fn token_secret(
     ctx: &mut Ctx,
     inline: Option<Value>,
@@ -224,6 +225,9 @@ fn token_secret(
         (None, None) => inline.unwrap_or_default(),
     };
     let secret = secret.trim();
+    if secret.is_empty() && need == SecretNeed::IfPresent {
+        return Ok((Secret::default(), secret_in_file));
+    }
     if secret.is_empty() {
         return Err(ctx.err(
             "pve.token_secret",
